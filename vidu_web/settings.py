@@ -1,0 +1,269 @@
+"""vidu_web settings: one file, every knob from the environment.
+
+Each variable is read through a small helper that raises ImproperlyConfigured naming the
+variable when its value is wrong, so a typo stops start-up instead of being guessed at.
+"""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+from vidu_web.vidu.client import AUTH_SCHEMES, PRESETS
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+TESTING = "pytest" in sys.modules or os.environ.get("VIDU_WEB_TESTING") == "1"
+
+
+def envstr(name, default=""):
+    return os.environ.get(name, default).strip()
+
+
+def envbool(name, default):
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false, not {value!r}")
+
+
+def envint(name, default, minimum=None, maximum=None):
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+    if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
+        raise ImproperlyConfigured(f"{name} must be between {minimum} and {maximum}, not {number}")
+    return number
+
+
+def envurl(name, schemes):
+    value = envstr(name)
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not (parts.netloc or parts.path):
+        raise ImproperlyConfigured(f"{name} must be a URL starting with {' or '.join(s + '://' for s in schemes)}, not {value!r}")
+    return value
+
+
+def database_from_url(url):
+    """A DATABASES entry from DATABASE_URL (postgres://user:pass@host:port/name or sqlite:///path)."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": unquote(parts.path[1:]) or str(BASE_DIR / "db.sqlite3")}
+    if not parts.path.strip("/"):
+        raise ImproperlyConfigured("DATABASE_URL must name a database, e.g. postgres://user@127.0.0.1:5432/vidu_web")
+    options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.strip("/")),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+        "TEST": {"NAME": options.pop("test_name", None)},
+    }
+
+
+DEBUG = envbool("DJANGO_DEBUG", False)
+SECRET_KEY = envstr("DJANGO_SECRET_KEY")
+if not SECRET_KEY:
+    # Like linkding: without DJANGO_SECRET_KEY a random key is made once and kept beside the
+    # project (git ignores it), so sessions survive restarts and every process shares it.
+    _key_file = BASE_DIR / ".secret_key"
+    if not _key_file.exists():
+        import secrets
+
+        _key_file.write_text(secrets.token_urlsafe(50))
+        _key_file.chmod(0o600)
+    SECRET_KEY = _key_file.read_text().strip()
+# Comma-separated; production lists its public host names here.
+ALLOWED_HOSTS = [h.strip() for h in envstr("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_q",
+    "vidu_web.teams",
+    "vidu_web.studio",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "vidu_web.teams.middleware.CurrentTeamMiddleware",
+]
+
+ROOT_URLCONF = "vidu_web.urls"
+WSGI_APPLICATION = "vidu_web.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "vidu_web.teams.context_processors.teams",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = envurl("DATABASE_URL", ("postgres", "postgresql", "sqlite"))
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
+else:
+    # SQLite in WAL mode with a busy timeout: the web server and the cluster write concurrently.
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": BASE_DIR / "db.sqlite3",
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "create"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or TESTING
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_ROOT = Path(envstr("MEDIA_ROOT") or BASE_DIR / "media")
+if not MEDIA_ROOT.is_absolute():
+    raise ImproperlyConfigured(f"MEDIA_ROOT must be an absolute path, not {str(MEDIA_ROOT)!r}")
+# Media is served by our own view after an access check, never by a public URL.
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # per input image
+
+# --- Vidu ------------------------------------------------------------------------------------
+VIDU_PROVIDER = envstr("VIDU_PROVIDER", "sandbox")
+if VIDU_PROVIDER not in PRESETS:
+    raise ImproperlyConfigured(f"VIDU_PROVIDER must be one of {', '.join(PRESETS)}, not {VIDU_PROVIDER!r}")
+VIDU_API_KEY = envstr("VIDU_API_KEY")
+if not VIDU_API_KEY:
+    if VIDU_PROVIDER != "sandbox":
+        raise ImproperlyConfigured(f"VIDU_API_KEY must be set for VIDU_PROVIDER={VIDU_PROVIDER}")
+    VIDU_API_KEY = "sandbox-key"
+VIDU_BASE_URL = envurl("VIDU_BASE_URL", ("http", "https"))
+if not VIDU_BASE_URL and VIDU_PROVIDER == "sandbox":
+    VIDU_BASE_URL = f"http://127.0.0.1:{envint('SANDBOX_PORT', 8765, 1, 65535)}"
+VIDU_PATH_PREFIX = envstr("VIDU_PATH_PREFIX")
+if VIDU_PATH_PREFIX and not VIDU_PATH_PREFIX.startswith("/"):
+    raise ImproperlyConfigured(f"VIDU_PATH_PREFIX must start with '/', not {VIDU_PATH_PREFIX!r}")
+VIDU_AUTH_SCHEME = envstr("VIDU_AUTH_SCHEME")
+if VIDU_AUTH_SCHEME and VIDU_AUTH_SCHEME not in AUTH_SCHEMES:
+    raise ImproperlyConfigured(f"VIDU_AUTH_SCHEME must be one of {', '.join(AUTH_SCHEMES)}, not {VIDU_AUTH_SCHEME!r}")
+VIDU_CALLBACK_BASE_URL = envurl("VIDU_CALLBACK_BASE_URL", ("http", "https")).rstrip("/")
+SANDBOX_MODE = VIDU_PROVIDER == "sandbox"
+
+# --- django-q2 -------------------------------------------------------------------------------
+REDIS_URL = envurl("REDIS_URL", ("redis", "rediss", "unix"))
+Q_CLUSTER = {
+    "name": "vidu_web",
+    "workers": envint("Q_WORKERS", 2, 1, 64),
+    # A task body (a submit, a sweep cycle, an archive) is killed after `timeout` seconds.
+    # The sweep limits itself to well under this, and an archive is capped by size.
+    "timeout": 600,
+    # `retry` > `timeout`: the broker re-delivers a task only when its worker is surely gone,
+    # never while it still runs; a re-delivered submit is then harmless, since the claim
+    # (pending -> submitting) lets only one body act on a task.
+    "retry": 660,
+    # One attempt: our own state machine (attempts, backoff, next poll time) decides what
+    # runs again, so django-q2 must not rerun a failed body on its own (that could re-create).
+    "max_attempts": 1,
+    # Missed schedules (the cluster was down) run once, not once per missed slot.
+    "catch_up": False,
+    "save_limit": 1000,
+    "ack_failures": True,
+    "poll": 0.5,
+    "label": "Django Q2",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vidu_web_cache"}}
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+
+# --- security in production -----------------------------------------------------------------
+if not DEBUG and not TESTING:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000, 0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+CSRF_TRUSTED_ORIGINS = [o for o in envstr("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"urllib3": {"level": "WARNING"}, "django.db.backends": {"level": "INFO"}},
+}

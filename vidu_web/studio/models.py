@@ -1,0 +1,165 @@
+"""Prompts, generation tasks and their creations (the videos Vidu made)."""
+
+import secrets
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from vidu_web.teams.models import Team
+from vidu_web.vidu.catalog import MODES
+
+
+class Prompt(models.Model):
+    """The text a creator wrote; kept apart so a remix or a retry can reuse it."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prompts")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="prompts")
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.text[:80] or "(no prompt)"
+
+
+class State(models.TextChoices):
+    """Our states, shown as-is in ``data-state``."""
+
+    PENDING = "pending", "Waiting to submit"
+    SUBMITTING = "submitting", "Submitting"
+    QUEUED = "queued", "Queued"
+    PROCESSING = "processing", "Generating"
+    ARCHIVING = "archiving", "Saving"
+    SUCCEEDED = "succeeded", "Done"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATES = (State.PENDING, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.ARCHIVING)
+FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+
+
+def _secret():
+    return secrets.token_urlsafe(24)
+
+
+class GenerationTask(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tasks")
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="tasks")
+    prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="tasks")
+    mode = models.CharField(max_length=20, choices=list(MODES.items()))
+    model = models.CharField(max_length=40)
+    duration = models.PositiveSmallIntegerField()
+    resolution = models.CharField(max_length=8)
+    # The other validated request fields (aspect_ratio, movement_amplitude, seed, bgm, audio,
+    # off_peak, watermark, style), with Vidu's names, exactly as they will be sent.
+    params = models.JSONField(default=dict, blank=True)
+    provider = models.CharField(max_length=20)
+
+    state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
+    vidu_task_id = models.CharField(max_length=40, blank=True, db_index=True)
+    vidu_state = models.CharField(max_length=20, blank=True)
+    progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Vidu's progress, when it gives one.")
+    credits = models.IntegerField(null=True, blank=True)
+    seed_used = models.BigIntegerField(null=True, blank=True)
+    err_code = models.CharField(max_length=60, blank=True)
+    error = models.TextField(blank=True, help_text="Why it failed, in words a creator understands.")
+
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Submissions tried.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the pipeline looks at it next.")
+    lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds it until then.")
+    api_calls = models.PositiveIntegerField(default=0, help_text="Requests sent to Vidu for this task.")
+    callback_secret = models.CharField(max_length=64, default=_secret, editable=False)
+
+    is_private = models.BooleanField(default=False, help_text="Hidden from the team's gallery.")
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="task_due"),
+            models.Index(fields=["team", "state", "-finished_at"], name="task_gallery"),
+            models.Index(fields=["creator", "-created_at"], name="task_by_creator"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_mode_display()} {self.uuid} ({self.state})"
+
+    @property
+    def is_active(self):
+        return self.state in ACTIVE_STATES
+
+
+class TaskImage(models.Model):
+    """An input image, in the order the mode needs (first frame, last frame, references)."""
+
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField()
+    file = models.FileField(upload_to="inputs/%Y/%m/")
+    mime = models.CharField(max_length=20)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["task", "position"], name="one_image_per_position")]
+
+
+class TaskEvent(models.Model):
+    """Every state change with the time it happened: progress, ETA and figures come from these."""
+
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="events")
+    state = models.CharField(max_length=12, choices=State.choices)
+    vidu_state = models.CharField(max_length=20, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+
+class Creation(models.Model):
+    """One video Vidu made for a task, with our own stored copies."""
+
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="creations")
+    vidu_id = models.CharField(max_length=40)
+    url = models.URLField(max_length=2000, blank=True)
+    cover_url = models.URLField(max_length=2000, blank=True)
+    watermarked_url = models.URLField(max_length=2000, blank=True)
+    urls_expire_at = models.DateTimeField(null=True, blank=True)
+    duration = models.FloatField(default=0)
+    fps = models.FloatField(default=0)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+
+    video = models.FileField(upload_to="videos/%Y/%m/", blank=True)
+    cover = models.FileField(upload_to="covers/%Y/%m/", blank=True)
+    watermarked = models.FileField(upload_to="videos/%Y/%m/", blank=True)
+    video_bytes = models.BigIntegerField(null=True, blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True)
+    archive_attempts = models.PositiveSmallIntegerField(default=0)
+    archive_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "vidu_id"], name="one_row_per_vidu_creation")]
+
+    def __str__(self):
+        return f"Creation {self.vidu_id} of {self.task_id}"
+
+
+class Favorite(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites")
+    task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="favorites")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "task"], name="one_favorite_per_user")]

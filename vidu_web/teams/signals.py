@@ -1,0 +1,11 @@
+from django.contrib.auth.signals import user_logged_in
+from django.dispatch import receiver
+
+from .models import Team
+
+
+@receiver(user_logged_in)
+def give_personal_team(sender, user, **kwargs):
+    """A user who belongs to no team gets a personal team on first sign-in."""
+    if not user.memberships.exists():
+        Team.personal_for(user)
