@@ -1,0 +1,82 @@
+"""Settings come from the environment; a bad value stops start-up naming the variable."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBE = (
+    "import django, json; from django.conf import settings; django.setup();"
+    "print(json.dumps({'engine': settings.DATABASES['default']['ENGINE'],"
+    " 'name': str(settings.DATABASES['default']['NAME']),"
+    " 'base': settings.VIDU_BASE_URL, 'prefix': settings.VIDU_PATH_PREFIX, 'provider': settings.VIDU_PROVIDER,"
+    " 'broker': 'redis' if 'redis' in settings.Q_CLUSTER else 'orm', 'debug': settings.DEBUG,"
+    " 'hosts': settings.ALLOWED_HOSTS}))"
+)
+
+
+def start(**env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    clean.update(env, DJANGO_SETTINGS_MODULE="vidu_web.settings")
+    return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("DJANGO_DEBUG", "maybe"),
+        ("VIDU_PROVIDER", "openai"),
+        ("VIDU_AUTH_SCHEME", "Basic"),
+        ("VIDU_BASE_URL", "api.vidu.com"),
+        ("VIDU_PATH_PREFIX", "ent/v2"),
+        ("VIDU_CALLBACK_BASE_URL", "ftp://example.org"),
+        ("DATABASE_URL", "mysql://root@localhost/x"),
+        ("DATABASE_URL", "postgres://127.0.0.1:5432/"),
+        ("REDIS_URL", "127.0.0.1:6379"),
+        ("MEDIA_ROOT", "relative/media"),
+        ("SANDBOX_PORT", "eighty"),
+    ],
+)
+def test_a_bad_value_stops_startup_naming_the_variable(name, value):
+    result = start(**{name: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert name in result.stderr.strip().splitlines()[-1]
+
+
+def test_a_real_provider_needs_a_key():
+    result = start(VIDU_PROVIDER="vidu")
+    assert result.returncode != 0
+    assert "VIDU_API_KEY" in result.stderr.strip().splitlines()[-1]
+
+
+def test_defaults_are_sqlite_sandbox_and_the_orm_broker():
+    result = start()
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.sqlite3"' in result.stdout
+    assert '"base": "http://127.0.0.1:8765"' in result.stdout
+    assert '"broker": "orm"' in result.stdout
+    assert '"debug": false' in result.stdout
+
+
+def test_database_url_and_redis_url_switch_backends():
+    result = start(DATABASE_URL="postgres://u:p%40ss@db.internal:6543/vidu", REDIS_URL="redis://127.0.0.1:6379/1")
+    assert result.returncode == 0, result.stderr
+    assert '"engine": "django.db.backends.postgresql"' in result.stdout
+    assert '"name": "vidu"' in result.stdout
+    assert '"broker": "redis"' in result.stdout
+
+
+def test_provider_presets_and_overrides():
+    result = start(VIDU_PROVIDER="dataeyes", VIDU_API_KEY="k")
+    assert '"base": ""' in result.stdout  # the preset's own URL applies (see studio.upstream)
+    result = start(VIDU_PROVIDER="dataeyes", VIDU_API_KEY="k", VIDU_BASE_URL="https://gw.example", VIDU_PATH_PREFIX="/x/v2")
+    assert '"base": "https://gw.example"' in result.stdout and '"prefix": "/x/v2"' in result.stdout
+
+
+def test_sandbox_port_moves_the_sandbox():
+    result = start(SANDBOX_PORT="9999")
+    assert '"base": "http://127.0.0.1:9999"' in result.stdout
