@@ -1,6 +1,7 @@
 """Settings come from the environment; a bad value stops start-up naming the variable."""
 
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,11 @@ def test_provider_presets_and_overrides():
 def test_sandbox_port_moves_the_sandbox():
     result = start(SANDBOX_PORT="9999")
     assert '"base": "http://127.0.0.1:9999"' in result.stdout
+
+
+def test_production_settings_pass_check_deploy():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(DJANGO_DEBUG="false", DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="studio.example.com")
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
