@@ -1,7 +1,23 @@
+from django.contrib.auth.decorators import login_not_required
 from django.urls import path
+from django.views.generic import RedirectView
 
-from . import callbacks
+from . import callbacks, media, views
 
 urlpatterns = [
-    path("hooks/vidu/<uuid:task_uuid>/<str:secret>/", callbacks.vidu_callback, name="vidu-callback"),
+    path("", RedirectView.as_view(pattern_name="create"), name="home"),
+    path("create/", views.create, name="create"),
+    path("create/params/", views.create_params, name="create-params"),
+    path("tasks/", views.tasks, name="tasks"),
+    path("tasks/progress/", views.progress, name="progress"),
+    path("tasks/<uuid:task_uuid>/cancel/", views.task_cancel, name="task-cancel"),
+    path("tasks/<uuid:task_uuid>/retry/", views.task_retry, name="task-retry"),
+    path("gallery/", views.gallery, name="gallery"),
+    path("videos/<uuid:task_uuid>/", views.video, name="video"),
+    path("videos/<uuid:task_uuid>/favorite/", views.video_favorite, name="video-favorite"),
+    path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
+    path("videos/<uuid:task_uuid>/delete/", views.video_delete, name="video-delete"),
+    path("media/<path:name>", media.media, name="media"),
+    # Vidu calls this without a session; the secret in the path authenticates it.
+    path("hooks/vidu/<uuid:task_uuid>/<str:secret>/", login_not_required(callbacks.vidu_callback), name="vidu-callback"),
 ]

@@ -1,0 +1,168 @@
+"""The create form: its fields follow the mode and the model, from the shared model table.
+
+The form only turns what was typed into Vidu's JSON types and drops what the chosen model
+doesn't take; `catalog.validate` (through `services.create_task`) has the last word.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.conf import settings
+
+from vidu_web.vidu import catalog
+
+SEED_MAX = 2**31 - 1
+FLAGS = ("bgm", "audio", "off_peak", "watermark")
+MOVEMENT_LABELS = {"auto": "Auto", "small": "Small", "medium": "Medium", "large": "Large"}
+RATIO_LABELS = {"16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square", "3:4": "3:4", "4:3": "4:3"}
+IMAGE_HINTS = {
+    catalog.TEXT: "",
+    catalog.IMAGE: "One image: the first frame.",
+    catalog.START_END: "Two images: the first frame, then the last frame (same shape).",
+    catalog.REFERENCE: "1 to {high} reference images of the subjects to keep.",
+}
+
+
+def _pick(value, allowed, default):
+    return value if value in allowed else default
+
+
+class CreateForm(forms.Form):
+    """Built from the submitted (or initial) values: ``mode`` and ``model`` decide the rest."""
+
+    def __init__(self, data=None, files=None, initial=None):
+        super().__init__(data=data, files=files, initial=initial or {})
+        source = data if data is not None else (initial or {})
+        self.mode = _pick(source.get("mode"), catalog.MODES, catalog.TEXT)
+        models = catalog.models_for(self.mode)
+        self.spec = catalog.MODELS.get(source.get("model")) if source.get("model") in {m.name for m in models} else None
+        self.spec = self.spec or models[0]
+        durations = self.spec.durations_for(self.mode)
+        try:
+            wanted = int(source.get("duration"))
+        except (TypeError, ValueError):
+            wanted = None
+        self.duration = _pick(wanted, durations, self.spec.default_duration if self.spec.default_duration in durations else durations[0])
+        resolutions = self.spec.resolutions_for(self.duration)
+        low, high = self.spec.image_count(self.mode)
+        self.image_range = (low, high)
+        self.image_hint = IMAGE_HINTS[self.mode].format(high=high)
+
+        f = self.fields
+        f["mode"] = forms.ChoiceField(choices=list(catalog.MODES.items()), initial=self.mode)
+        f["prompt"] = forms.CharField(
+            required=self.mode in catalog.PROMPT_REQUIRED,
+            max_length=catalog.PROMPT_MAX,
+            strip=True,
+            widget=forms.Textarea(attrs={"rows": 4}),
+            error_messages={"required": "Describe the shot: this mode needs a prompt."},
+        )
+        f["model"] = forms.ChoiceField(choices=[(m.name, m.label) for m in models], initial=self.spec.name)
+        f["duration"] = forms.TypedChoiceField(
+            choices=[(d, f"{d} s") for d in durations], coerce=int, initial=self.duration
+        )
+        f["resolution"] = forms.ChoiceField(
+            choices=[(r, r) for r in resolutions], initial=self.spec.default_resolution_for(self.duration)
+        )
+        if self.mode in catalog.RATIO_MODES:
+            f["aspect_ratio"] = forms.ChoiceField(
+                choices=[(r, RATIO_LABELS[r]) for r in catalog.ASPECT_RATIOS], initial="16:9"
+            )
+        if self.spec.movement:
+            f["movement_amplitude"] = forms.ChoiceField(
+                choices=[(m, MOVEMENT_LABELS[m]) for m in catalog.MOVEMENTS], initial="auto"
+            )
+        f["seed"] = forms.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=SEED_MAX,
+            error_messages={"invalid": "The seed must be a whole number from 0 to 2147483647."},
+        )
+        if self.spec.bgm:
+            f["bgm"] = forms.BooleanField(required=False, label="Background music")
+        f["audio"] = forms.BooleanField(required=False, initial=self.spec.audio_default, label="Audio")
+        f["off_peak"] = forms.BooleanField(required=False, label="Off-peak (cheaper, within 48 h)")
+        f["watermark"] = forms.BooleanField(required=False, label="Watermarked copy")
+        self.images = list(files.getlist("images")) if files is not None else []
+        if data is None:
+            self._clamp_initial()
+
+    def _clamp_initial(self):
+        """Drop initial values the current mode and model don't offer (their default shows)."""
+        self.initial = dict(self.initial)
+        for name, field in self.fields.items():
+            choices = getattr(field, "choices", None)
+            if choices is not None and name in self.initial:
+                if str(self.initial[name]) not in {str(value) for value, _ in choices}:
+                    del self.initial[name]
+        self.initial.update(mode=self.mode, model=self.spec.name, duration=self.duration)
+
+    def clean(self):
+        cleaned = super().clean()
+        low, high = self.image_range
+        if self.images and high == 0:
+            self.add_error(None, "Text to video takes no images; the ones you picked were left out.")
+            self.images = []
+        for n, upload in enumerate(self.images, start=1):
+            if upload.size > settings.UPLOAD_MAX_BYTES:
+                mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+                self._image_error(f"Image {n} ({upload.name}) is larger than {mb} MB.")
+                break
+            if upload.size == 0:
+                self._image_error(f"Image {n} ({upload.name}) is empty.")
+                break
+        return cleaned
+
+    def _image_error(self, message):
+        self.errors.setdefault("images", self.error_class()).append(message)
+
+    def params(self) -> dict:
+        """Vidu's fields with JSON types, from cleaned data; only what this model takes."""
+        data = self.cleaned_data
+        params = {
+            "model": self.spec.name,
+            "prompt": data.get("prompt", ""),
+            "duration": data["duration"],
+            "resolution": data["resolution"],
+        }
+        for name in ("aspect_ratio", "movement_amplitude"):
+            if name in self.fields:
+                params[name] = data[name]
+        if data.get("seed"):
+            params["seed"] = data["seed"]
+        for flag in FLAGS:
+            if flag in self.fields:
+                params[flag] = bool(data.get(flag))
+        return params
+
+    def add_rejection(self, errors: dict[str, str]):
+        """Errors from the service, beside their fields (or on top when no field shows them)."""
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields or field == "images" else None, message)
+
+    def add_error(self, field, error):
+        if field == "images":
+            self._image_error(str(error))
+            return
+        super().add_error(field, error)
+
+    def value(self, name):
+        """The value to show in a field: what was typed, else the initial one."""
+        return self[name].value()
+
+
+def initial_from_task(task) -> dict:
+    """The create form's values for a remix of ``task``."""
+    initial = {
+        "mode": task.mode,
+        "prompt": task.prompt.text,
+        "model": task.model,
+        "duration": task.duration,
+        "resolution": task.resolution,
+    }
+    for key, value in (task.params or {}).items():
+        if key in ("aspect_ratio", "movement_amplitude", "seed", *FLAGS):
+            initial[key] = value
+    if task.seed_used and not initial.get("seed"):
+        initial["seed"] = task.seed_used
+    return initial

@@ -1,0 +1,93 @@
+"""Stored files (videos, covers, input images) served after the access check, with byte ranges.
+
+Media is never public: a file is found through the row that holds it, and its task must pass
+`_get_task_for_user`. Single byte ranges are honoured so <video> can seek and start playing.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import re
+
+from django.core.files.storage import default_storage
+from django.db.models import Q
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_http_methods
+
+from .models import Creation, TaskImage
+from .views import _get_task_for_user
+
+CHUNK = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _owner_uuid(name):
+    """The uuid of the task that stores ``name``, or 404."""
+    creation = (
+        Creation.objects.filter(Q(video=name) | Q(cover=name) | Q(watermarked=name)).values_list("task__uuid", flat=True).first()
+    )
+    if creation:
+        return creation
+    image = TaskImage.objects.filter(file=name).values_list("task__uuid", flat=True).first()
+    if image:
+        return image
+    raise Http404("No such file")
+
+
+@require_http_methods(["GET", "HEAD"])
+def media(request, name):
+    _get_task_for_user(request, _owner_uuid(name))
+    try:
+        size = default_storage.size(name)
+        fh = default_storage.open(name, "rb")
+    except (OSError, NotImplementedError):
+        raise Http404("The file is missing from storage") from None
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    byte_range = _parse_range(request.headers.get("Range", ""), size)
+    if byte_range == "invalid":
+        fh.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if byte_range is None:
+        response = FileResponse(fh, content_type=content_type, as_attachment="download" in request.GET)
+    else:
+        start, end = byte_range
+        fh.seek(start)
+        response = StreamingHttpResponse(_read(fh, end - start + 1), status=206, content_type=content_type)
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+        if "download" in request.GET:
+            response["Content-Disposition"] = f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
+    response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _parse_range(header, size):
+    """(start, end) inclusive for one satisfiable range; None for none or several; "invalid"."""
+    match = _RANGE.match(header.strip())
+    if not match or not (match[1] or match[2]):
+        return None
+    if match[1]:
+        start = int(match[1])
+        end = min(int(match[2]), size - 1) if match[2] else size - 1
+        if start >= size or end < start:
+            return "invalid"
+        return start, end
+    suffix = int(match[2])
+    if suffix == 0:
+        return "invalid"
+    return max(0, size - suffix), size - 1
+
+
+def _read(fh, remaining):
+    try:
+        while remaining > 0:
+            chunk = fh.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        fh.close()

@@ -1,0 +1,171 @@
+"""The reads that views share: what a user may see, list pages, and progress estimates.
+
+Every list is fetched up front (select_related / prefetch_related / Exists), so a page runs a
+fixed number of queries however many items it shows.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
+
+# How many past tasks per (model, duration, resolution) the median is taken over.
+HISTORY = 50
+# Before a team has history: a guess in seconds, 30 s plus 10 s per second of video.
+BASE_SECONDS, PER_SECOND = 30, 10
+CANCELLABLE = (State.PENDING, State.QUEUED)
+
+
+def visible_tasks(user):
+    """Tasks ``user`` may see: their teams' tasks, not deleted, not someone else's private ones."""
+    if not user.is_authenticated:
+        return GenerationTask.objects.none()
+    return GenerationTask.objects.filter(team__memberships__user=user, deleted_at__isnull=True).filter(
+        Q(is_private=False) | Q(creator=user)
+    )
+
+
+def _with_cards(queryset):
+    """What a task card shows: prompt, creator and the stored creations, in three queries."""
+    creations = Creation.objects.order_by("id")
+    return queryset.select_related("prompt", "creator").prefetch_related(Prefetch("creations", queryset=creations))
+
+
+def user_tasks(user, team, state=""):
+    """The user's tasks in ``team``, newest first, optionally of one state (or "active")."""
+    tasks = GenerationTask.objects.filter(team=team, creator=user, deleted_at__isnull=True)
+    if state == "active":
+        tasks = tasks.filter(state__in=ACTIVE_STATES)
+    elif state in State.values:
+        tasks = tasks.filter(state=state)
+    return _with_cards(tasks.order_by("-created_at", "-id"))
+
+
+def progress_tasks(user, team, uuids):
+    """For the one polling request: the user's running tasks plus those the page asks about."""
+    wanted = Q(state__in=ACTIVE_STATES)
+    if uuids:
+        wanted |= Q(uuid__in=uuids)
+    tasks = GenerationTask.objects.filter(team=team, creator=user, deleted_at__isnull=True).filter(wanted)
+    return _with_cards(tasks.order_by("-created_at", "-id"))[:100]
+
+
+@dataclass
+class GalleryFilters:
+    q: str = ""
+    creator: str = ""
+    mode: str = ""
+    model: str = ""
+    when: str = ""
+    favorites: bool = False
+
+
+WHEN = {"today": 1, "week": 7, "month": 30, "year": 365}
+
+
+def gallery(user, team, filters: GalleryFilters):
+    """The team's finished videos that ``user`` may see, newest first, with ``is_favorite``."""
+    tasks = (
+        visible_tasks(user)
+        .filter(team=team, state=State.SUCCEEDED)
+        .annotate(is_favorite=Exists(Favorite.objects.filter(user=user, task=OuterRef("pk"))))
+    )
+    if filters.q:
+        tasks = tasks.filter(prompt__text__icontains=filters.q)
+    if filters.creator:
+        tasks = tasks.filter(creator__username=filters.creator)
+    if filters.mode:
+        tasks = tasks.filter(mode=filters.mode)
+    if filters.model:
+        tasks = tasks.filter(model=filters.model)
+    if filters.when in WHEN:
+        tasks = tasks.filter(finished_at__gte=timezone.now() - timedelta(days=WHEN[filters.when]))
+    if filters.favorites:
+        tasks = tasks.filter(is_favorite=True)
+    return _with_cards(tasks.order_by("-finished_at", "-id"))
+
+
+def page_of(queryset, page: int, size: int):
+    """One page without a COUNT: (items, has_next). Fetches one extra row to know."""
+    start = (page - 1) * size
+    items = list(queryset[start : start + size + 1])
+    return items[:size], len(items) > size
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def typical_seconds(team, tasks) -> dict[tuple, float]:
+    """Median seconds from creation to finish of the team's recent successes, per
+    (model, duration, resolution) of ``tasks``, in one query (a window function keeps the
+    latest HISTORY of each)."""
+    keys = {(t.model, t.duration, t.resolution) for t in tasks if t.state in ACTIVE_STATES}
+    if not keys:
+        return {}
+    match = Q()
+    for model, duration, resolution in keys:
+        match |= Q(model=model, duration=duration, resolution=resolution)
+    rows = (
+        GenerationTask.objects.filter(match, team=team, state=State.SUCCEEDED, finished_at__isnull=False)
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=[F("model"), F("duration"), F("resolution")], order_by=F("finished_at").desc()
+            )
+        )
+        .filter(rank__lte=HISTORY)
+        .values_list("model", "duration", "resolution", "created_at", "finished_at")
+    )
+    spans: dict[tuple, list[float]] = {}
+    for model, duration, resolution, created, finished in rows:
+        spans.setdefault((model, duration, resolution), []).append((finished - created).total_seconds())
+    return {key: statistics.median(values) for key, values in spans.items()}
+
+
+@dataclass
+class Progress:
+    percent: int  # 0-100
+    estimated: bool  # an estimate from elapsed time, not Vidu's figure
+    elapsed: int  # seconds since the task was made (to its end, once finished)
+    eta: int | None  # seconds left, when there is a sensible guess
+
+
+def progress_of(task, typical: dict[tuple, float], now=None) -> Progress:
+    now = now or timezone.now()
+    end = task.finished_at if task.state not in ACTIVE_STATES and task.finished_at else now
+    elapsed = max(0, int((end - task.created_at).total_seconds()))
+    if task.state == State.SUCCEEDED:
+        return Progress(100, False, elapsed, None)
+    if task.state not in ACTIVE_STATES:
+        return Progress(task.progress or 0, False, elapsed, None)
+    expected = typical.get((task.model, task.duration, task.resolution))
+    guessed = expected is None
+    if guessed:
+        expected = BASE_SECONDS + PER_SECOND * task.duration * (1.5 if task.resolution == "1080p" else 1)
+    eta = max(1, int(expected - elapsed))
+    if task.state == State.ARCHIVING:
+        return Progress(max(task.progress or 0, 97), False, elapsed, 2)
+    if task.progress is not None and task.state == State.PROCESSING:
+        started = task.started_at or task.created_at
+        running = max(1.0, (now - started).total_seconds())
+        pct = max(1, min(99, task.progress))
+        return Progress(pct, False, elapsed, max(1, int(running * (100 - pct) / pct)))
+    pct = int(min(95, 100 * elapsed / max(expected, 1)))
+    if task.state in (State.PENDING, State.SUBMITTING):
+        pct = min(pct, 5)
+    return Progress(max(pct, 1), True, elapsed, eta)
+
+
+def attach_progress(team, tasks, now=None):
+    """Set ``task.p`` (a Progress) on each task; one query at most."""
+    typical = typical_seconds(team, tasks)
+    now = now or timezone.now()
+    for task in tasks:
+        task.p = progress_of(task, typical, now)
+    return tasks

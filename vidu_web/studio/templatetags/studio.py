@@ -1,0 +1,48 @@
+"""Small filters for the studio's templates."""
+
+from django import template
+
+from vidu_web.vidu import catalog
+
+from ..models import ACTIVE_STATES
+
+register = template.Library()
+
+
+@register.filter
+def seconds(value):
+    """A span in seconds as a creator reads it: "42 s", "3 min 05 s", "1 h 02 min"."""
+    try:
+        value = max(0, int(value))
+    except (TypeError, ValueError):
+        return ""
+    if value < 60:
+        return f"{value} s"
+    minutes, secs = divmod(value, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@register.filter
+def mode_label(value):
+    return catalog.MODES.get(value, value)
+
+
+@register.filter
+def model_label(value):
+    spec = catalog.MODELS.get(value)
+    return spec.label if spec else value
+
+
+@register.filter
+def is_active(task):
+    return task.state in ACTIVE_STATES
+
+
+@register.filter
+def first_creation(task):
+    """The task's first stored creation (from the prefetch), or None."""
+    creations = list(task.creations.all())
+    return creations[0] if creations else None

@@ -1,0 +1,331 @@
+"""The creator's pages: create, tasks with live progress, the team gallery and one video.
+
+Every task is reached through `_get_task_for_user`, which 404s for anyone who may not see it;
+media files go through the same check (see media.py). Views answer htmx with the page's
+named partial and plain requests with the whole page.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from vidu_web.teams.access import membership_in
+from vidu_web.vidu import catalog
+
+from . import queries, services
+from .forms import CreateForm, initial_from_task
+from .models import ACTIVE_STATES, Favorite, State
+
+TASKS_PER_PAGE = 20
+GALLERY_PER_PAGE = 24
+RECENT_ON_CREATE = 8
+
+
+def _get_task_for_user(request, task_uuid):
+    """The task if the signed-in user may see it (their team's, not deleted, not another's
+    private one); 404 otherwise, so nothing reveals that it exists."""
+    return get_object_or_404(
+        queries.visible_tasks(request.user).select_related("prompt", "creator", "team"), uuid=task_uuid
+    )
+
+
+def _int(value, default=1, low=1, high=10_000):
+    try:
+        return min(max(int(value), low), high)
+    except (TypeError, ValueError):
+        return default
+
+
+def _back(request, default):
+    target = request.POST.get("next") or request.GET.get("next")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return target
+    return default
+
+
+# --- create ----------------------------------------------------------------------------------
+
+
+def _remix_source(request):
+    """The task being remixed (``?remix=`` or the hidden field), access-checked, or None."""
+    value = request.POST.get("remix") or request.GET.get("remix")
+    if not value:
+        return None
+    try:
+        return _get_task_for_user(request, uuid.UUID(str(value)))
+    except ValueError:
+        raise Http404("No such task") from None
+
+
+def _remix_files(source, form):
+    """The remixed task's images, when the creator picked no new ones and the count fits."""
+    if source is None or form.images:
+        return form.images
+    images = list(source.images.all())
+    low, high = form.image_range
+    if not images or not low <= len(images) <= high:
+        return []
+    blobs = []
+    for image in images:
+        with image.file.open("rb") as fh:
+            blobs.append(fh.read())
+    return blobs
+
+
+@require_http_methods(["GET", "POST"])
+def create(request):
+    membership = request.membership
+    source = _remix_source(request)
+    status = 200
+    if request.method == "POST" and "_refresh" in request.POST:
+        form = CreateForm(initial=request.POST.dict())
+    elif request.method == "POST":
+        form = CreateForm(request.POST, request.FILES)
+        if not membership.can_create:
+            form.is_valid()
+            form.add_error(None, _viewer_message(membership))
+            status = 403
+        elif form.is_valid():
+            try:
+                task = services.create_task(
+                    request.team, request.user, form.mode, form.params(), _remix_files(source, form)
+                )
+            except services.TaskRejected as exc:
+                form.add_rejection(exc.errors)
+            else:
+                return _created(request, form, task, source)
+    else:
+        initial = initial_from_task(source) if source else request.GET.dict()
+        form = CreateForm(initial=initial)
+    context = _create_context(request, form, source)
+    if request.htmx and request.method == "POST":
+        return render(request, "studio/create.html#create_form", context, status=status)
+    return render(request, "studio/create.html", context, status=status)
+
+
+def _created(request, form, task, source):
+    if not request.htmx:
+        messages.success(request, "Started: your video is on its way.")
+        return redirect("create")
+    task = queries.user_tasks(request.user, request.team).get(pk=task.pk)
+    queries.attach_progress(request.team, [task])
+    context = _create_context(request, form, source, recent=[])
+    context.update(new_task=task, created=True, polling=True)
+    return render(request, "studio/create.html#created", context)
+
+
+def _viewer_message(membership):
+    return f"You're a viewer in {membership.team.name}: you can watch and download, but not create. Ask an admin to make you a member."
+
+
+def _create_context(request, form, source, recent=None):
+    if recent is None:
+        recent = queries.attach_progress(request.team, list(queries.user_tasks(request.user, request.team)[:RECENT_ON_CREATE]))
+    remix_images = list(source.images.all()) if source else []
+    return {
+        "form": form,
+        "modes": catalog.MODES,
+        "remix": source,
+        "remix_images": remix_images,
+        "tasks": recent,
+        "polling": any(t.is_active for t in recent),
+        "can_create": request.membership.can_create,
+        "viewer_message": _viewer_message(request.membership),
+    }
+
+
+@require_GET
+def create_params(request):
+    """The parameter block for the mode and model chosen (htmx swaps it on change)."""
+    form = CreateForm(initial=request.GET.dict())
+    return render(request, "studio/create.html#params", {"form": form, "oob": True})
+
+
+# --- tasks and progress ------------------------------------------------------------------------
+
+
+@require_GET
+def tasks(request):
+    state = request.GET.get("state", "")
+    state = state if state in State.values or state == "active" else ""
+    page = _int(request.GET.get("page"))
+    items, has_next = queries.page_of(queries.user_tasks(request.user, request.team, state), page, TASKS_PER_PAGE)
+    queries.attach_progress(request.team, items)
+    context = {
+        "tasks": items,
+        "state": state,
+        "states": [("", "All"), ("active", "Running"), *[(s, State(s).label) for s in State.values if s not in ACTIVE_STATES]],
+        "page": page,
+        "has_next": has_next,
+        "polling": any(t.is_active for t in items),
+    }
+    template = "studio/tasks.html#task_page" if request.htmx else "studio/tasks.html"
+    return render(request, template, context)
+
+
+@require_GET
+def progress(request):
+    """The one polling request: fresh cards for every running task the page shows."""
+    uuids = []
+    for value in request.GET.get("ids", "").split(",")[:100]:
+        try:
+            uuids.append(uuid.UUID(value.strip()))
+        except ValueError:
+            continue
+    items = list(queries.progress_tasks(request.user, request.team, uuids)) if uuids else []
+    queries.attach_progress(request.team, items)
+    context = {"tasks": items, "polling": any(t.is_active for t in items)}
+    return render(request, "studio/tasks.html#progress", context)
+
+
+def _own_task(request, task_uuid):
+    """A task the user may act on as its creator or as an admin of its team."""
+    task = _get_task_for_user(request, task_uuid)
+    if task.creator_id != request.user.id and not membership_in(request.user, task.team_id).is_admin:
+        raise PermissionDenied("Only its creator or a team admin can do that.")
+    return task
+
+
+@require_POST
+def task_cancel(request, task_uuid):
+    task = _own_task(request, task_uuid)
+    if task.state not in queries.CANCELLABLE:
+        messages.error(request, "This task can't be cancelled any more: Vidu has started on it.")
+    else:
+        messages.info(request, services.cancel_task(task))
+    return redirect(_back(request, reverse("tasks")))
+
+
+@require_POST
+def task_retry(request, task_uuid):
+    task = _get_task_for_user(request, task_uuid)
+    if not membership_in(request.user, task.team_id).can_create:
+        raise PermissionDenied("Viewers can't create videos.")
+    if task.state not in (State.FAILED, State.CANCELLED):
+        messages.error(request, "Only a failed or cancelled task can be tried again.")
+        return redirect(_back(request, reverse("tasks")))
+    try:
+        services.retry_task(task, request.user)
+    except services.TaskRejected as exc:
+        messages.error(request, "Couldn't try again: " + "; ".join(exc.errors.values()))
+    else:
+        messages.success(request, "Trying again: a new task is on its way.")
+    return redirect(_back(request, reverse("tasks")))
+
+
+# --- gallery and video ---------------------------------------------------------------------------
+
+
+def _gallery_filters(request):
+    get = request.GET
+    return queries.GalleryFilters(
+        q=get.get("q", "").strip()[:200],
+        creator=get.get("creator", "")[:150],
+        mode=get.get("mode", "") if get.get("mode") in catalog.MODES else "",
+        model=get.get("model", "") if get.get("model") in catalog.MODELS else "",
+        when=get.get("when", "") if get.get("when") in queries.WHEN else "",
+        favorites=get.get("favorites") in ("1", "on", "true"),
+    )
+
+
+@require_GET
+def gallery(request):
+    filters = _gallery_filters(request)
+    page = _int(request.GET.get("page"))
+    items, has_next = queries.page_of(queries.gallery(request.user, request.team, filters), page, GALLERY_PER_PAGE)
+    query = request.GET.copy()
+    query["page"] = page + 1
+    context = {"items": items, "has_next": has_next, "page": page, "filters": filters, "next_query": query.urlencode()}
+    if request.htmx and page > 1:
+        return render(request, "studio/gallery.html#items", context)
+    if request.htmx:
+        return render(request, "studio/gallery.html#results", context)
+    context.update(
+        members=request.team.members.order_by("username").values_list("username", flat=True),
+        modes=catalog.MODES,
+        models=catalog.MODELS.values(),
+        whens=[("", "Any time"), ("today", "Today"), ("week", "Past week"), ("month", "Past month"), ("year", "Past year")],
+    )
+    return render(request, "studio/gallery.html", context)
+
+
+@require_GET
+def video(request, task_uuid):
+    task = _get_task_for_user(request, task_uuid)
+    membership = membership_in(request.user, task.team_id)
+    queries.attach_progress(task.team, [task])
+    context = {
+        "task": task,
+        "creation": task.creations.order_by("id").first(),
+        "images": task.images.all(),
+        "is_favorite": Favorite.objects.filter(user=request.user, task=task).exists(),
+        "is_creator": task.creator_id == request.user.id,
+        "can_delete": task.creator_id == request.user.id or membership.is_admin,
+        "can_create": membership.can_create,
+        "params": _param_rows(task),
+    }
+    return render(request, "studio/video.html", context)
+
+
+def _param_rows(task):
+    p = task.params or {}
+    yes_no = {True: "on", False: "off"}
+    rows = [
+        ("Mode", catalog.MODES.get(task.mode, task.mode)),
+        ("Model", catalog.MODELS[task.model].label if task.model in catalog.MODELS else task.model),
+        ("Length", f"{task.duration} s"),
+        ("Resolution", task.resolution),
+    ]
+    if "aspect_ratio" in p:
+        rows.append(("Aspect ratio", p["aspect_ratio"]))
+    if "movement_amplitude" in p:
+        rows.append(("Movement", p["movement_amplitude"]))
+    rows.append(("Seed asked", p.get("seed") or "random"))
+    rows.append(("Seed used", task.seed_used if task.seed_used is not None else "—"))
+    for key, label in (("bgm", "Background music"), ("audio", "Audio"), ("off_peak", "Off-peak"), ("watermark", "Watermark")):
+        if key in p:
+            rows.append((label, yes_no.get(p[key], p[key])))
+    return rows
+
+
+@require_POST
+def video_favorite(request, task_uuid):
+    task = _get_task_for_user(request, task_uuid)
+    deleted, _ = Favorite.objects.filter(user=request.user, task=task).delete()
+    if not deleted:
+        Favorite.objects.get_or_create(user=request.user, task=task)
+    context = {"task": task, "is_favorite": not deleted}
+    if request.htmx:
+        return render(request, "studio/video.html#favorite", context)
+    return redirect(_back(request, reverse("video", args=[task.uuid])))
+
+
+@require_POST
+def video_privacy(request, task_uuid):
+    task = _get_task_for_user(request, task_uuid)
+    if task.creator_id != request.user.id:
+        raise PermissionDenied("Only its creator can change who sees a video.")
+    task.is_private = request.POST.get("private") in ("1", "on", "true")
+    task.save(update_fields=["is_private", "updated_at"])
+    messages.success(request, "Only you can see it now." if task.is_private else "Your team can see it now.")
+    return redirect("video", task.uuid)
+
+
+@require_POST
+def video_delete(request, task_uuid):
+    task = _own_task(request, task_uuid)
+    with transaction.atomic():
+        task.deleted_at = timezone.now()
+        task.save(update_fields=["deleted_at", "updated_at"])
+    messages.success(request, "Deleted: it's gone from every list.")
+    return redirect("gallery")
