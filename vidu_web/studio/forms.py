@@ -57,20 +57,22 @@ class CreateForm(forms.Form):
             widget=forms.Textarea(attrs={"rows": 4}),
             error_messages={"required": "Describe the shot: this mode needs a prompt."},
         )
-        f["model"] = forms.ChoiceField(choices=[(m.name, m.label) for m in models], initial=self.spec.name)
+        f["model"] = forms.ChoiceField(
+            choices=[(m.name, m.label) for m in models], initial=self.spec.name, required=False
+        )
         f["duration"] = forms.TypedChoiceField(
-            choices=[(d, f"{d} s") for d in durations], coerce=int, initial=self.duration
+            choices=[(d, f"{d} s") for d in durations], coerce=int, initial=self.duration, required=False, empty_value=None
         )
         f["resolution"] = forms.ChoiceField(
-            choices=[(r, r) for r in resolutions], initial=self.spec.default_resolution_for(self.duration)
+            choices=[(r, r) for r in resolutions], initial=self.spec.default_resolution_for(self.duration), required=False
         )
         if self.mode in catalog.RATIO_MODES:
             f["aspect_ratio"] = forms.ChoiceField(
-                choices=[(r, RATIO_LABELS[r]) for r in catalog.ASPECT_RATIOS], initial="16:9"
+                choices=[(r, RATIO_LABELS[r]) for r in catalog.ASPECT_RATIOS], initial="16:9", required=False
             )
         if self.spec.movement:
             f["movement_amplitude"] = forms.ChoiceField(
-                choices=[(m, MOVEMENT_LABELS[m]) for m in catalog.MOVEMENTS], initial="auto"
+                choices=[(m, MOVEMENT_LABELS[m]) for m in catalog.MOVEMENTS], initial="auto", required=False
             )
         f["seed"] = forms.IntegerField(
             required=False,
@@ -119,15 +121,16 @@ class CreateForm(forms.Form):
     def params(self) -> dict:
         """Vidu's fields with JSON types, from cleaned data; only what this model takes."""
         data = self.cleaned_data
+        duration = data.get("duration") or self.duration
         params = {
             "model": self.spec.name,
             "prompt": data.get("prompt", ""),
-            "duration": data["duration"],
-            "resolution": data["resolution"],
+            "duration": duration,
+            "resolution": data.get("resolution") or self.spec.default_resolution_for(duration),
         }
         for name in ("aspect_ratio", "movement_amplitude"):
             if name in self.fields:
-                params[name] = data[name]
+                params[name] = data.get(name) or self.fields[name].initial
         if data.get("seed"):
             params["seed"] = data["seed"]
         for flag in FLAGS:

@@ -1,0 +1,78 @@
+"""Renders the README's screenshots into docs/screenshots/ (run by `make screenshots`).
+
+Skipped in a plain `make test`: it only runs when this file is named on the command line.
+"""
+
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from tests.studio_helpers import make_task
+from vidu_web.studio.models import Creation, State
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "docs" / "screenshots"
+SAMPLES = ROOT / "vidu_web" / "sandbox" / "media"
+PROMPTS = [
+    "A red fox trots through fresh snow at dawn, low tracking shot, soft golden light",
+    "Neon-lit Tokyo alley in the rain, a cat walks past glowing signs, cinematic",
+    "Slow aerial push over turquoise lagoon and white sand, drone shot",
+    "Close-up of coffee being poured into a glass cup, steam rising, morning light",
+    "Astronaut floating in a sunflower field, dreamy, anime style",
+    "Old lighthouse on a cliff during a storm, waves crashing, dramatic clouds",
+    "A paper boat drifting down a city gutter stream after rain, macro lens",
+    "Hot air balloons rising over Cappadocia at sunrise, wide shot",
+]
+
+
+@pytest.fixture
+def explicit(request):
+    if not any("test_screenshots" in str(a) for a in request.config.invocation_params.args):
+        pytest.skip("renders README screenshots; run `make screenshots`")
+
+
+def _gallery(team, users):
+    now = timezone.now()
+    for n, prompt in enumerate(PROMPTS):
+        task = make_task(team, users[n % len(users)], prompt=prompt, model=["viduq3-pro", "viduq2", "viduq1", "vidu2.0"][n % 4],
+                         duration=[5, 8, 5, 4][n % 4], resolution=["720p", "1080p", "1080p", "360p"][n % 4],
+                         with_video=False, credits=[40, 130, 60, 20][n % 4], seconds=40 + 7 * n,
+                         created_at=now - timedelta(hours=n * 3, minutes=5), seed_used=1000 + n)
+        clip = (n % 6) + 1
+        creation = Creation(task=task, vidu_id=f"c{n}", duration=task.duration, width=1280, height=720, fps=24)
+        creation.video.save(f"{task.uuid}.mp4", ContentFile((SAMPLES / f"clip{clip}.mp4").read_bytes()), save=False)
+        creation.cover.save(f"{task.uuid}.jpeg", ContentFile((SAMPLES / f"cover{clip}.jpeg").read_bytes()), save=False)
+        creation.save()
+    return task
+
+
+def test_render_screenshots(explicit, browser_pages, alice, bob, team_a):
+    OUT.mkdir(parents=True, exist_ok=True)
+    last = _gallery(team_a, [alice, bob])
+    make_task(team_a, alice, state=State.PROCESSING, prompt="Waves rolling onto a black sand beach, slow motion",
+              progress=62, started_at=timezone.now() - timedelta(seconds=30), model="viduq3-turbo", resolution="720p")
+    make_task(team_a, alice, state=State.QUEUED, prompt="A hummingbird hovering at a red flower, 120 fps look",
+              model="viduq2", resolution="1080p", duration=8)
+    make_task(team_a, alice, state=State.FAILED, prompt="A crowd at a concert", error="Vidu refused the prompt under its content policy.")
+
+    page = browser_pages()
+    page.goto("/accounts/login/")
+    page.screenshot(path=str(OUT / "login.png"))
+    page = browser_pages(alice)
+    for name, url in [("create", "/create/"), ("tasks", "/tasks/"), ("gallery", "/gallery/"), ("video", f"/videos/{last.uuid}/")]:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "gallery")
+    page.goto("/create/?mode=start-end2video")
+    page.screenshot(path=str(OUT / "create-frames.png"))
+    mobile = browser_pages(alice, width=390, height=844)
+    for name, url in [("mobile-create", "/create/"), ("mobile-gallery", "/gallery/")]:
+        mobile.goto(url)
+        mobile.wait_for_load_state("networkidle")
+        mobile.screenshot(path=str(OUT / f"{name}.png"))
+    assert (OUT / "gallery.png").stat().st_size > 10_000
+    shutil.rmtree(ROOT / "test-results" / "unused", ignore_errors=True)

@@ -1,0 +1,186 @@
+"""/create/: the form follows mode and model, creates a task, and shows errors beside fields."""
+
+import pytest
+
+from tests.studio_helpers import HTMX, csrf_post, make_task, png, upload
+from vidu_web.studio.models import GenerationTask, Prompt, TaskImage
+from vidu_web.teams.models import Membership
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def test_it_shows_the_form_with_vidus_field_names(alice_client):
+    html = alice_client.get("/create/").content.decode()
+    for name in ("mode", "prompt", "model", "duration", "resolution", "aspect_ratio", "seed", "audio", "off_peak", "watermark", "images"):
+        assert f'name="{name}"' in html
+    assert 'value="text2video" checked' in html
+
+
+def test_it_requires_sign_in(client, db):
+    response = client.get("/create/")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_it_creates_a_text_task_with_json_types(alice_client, alice, team_a):
+    response = csrf_post(alice_client, "/create/", {
+        "mode": "text2video", "prompt": "a fox in snow", "model": "viduq2", "duration": "8", "resolution": "1080p",
+        "aspect_ratio": "9:16", "seed": "42", "bgm": "on", "off_peak": "on",
+    })
+    assert response.status_code == 302 and response["Location"] == "/create/"
+    task = GenerationTask.objects.get()
+    assert (task.team, task.creator, task.mode, task.model, task.duration, task.resolution) == (
+        team_a, alice, "text2video", "viduq2", 8, "1080p")
+    assert task.prompt.text == "a fox in snow"
+    assert task.params == {"aspect_ratio": "9:16", "seed": 42, "bgm": True, "audio": False, "off_peak": True, "watermark": False}
+
+
+def test_htmx_submit_returns_the_new_card_with_its_progress_bar(alice_client):
+    response = csrf_post(alice_client, "/create/", {"mode": "text2video", "prompt": "waves", "model": "viduq1"}, **HTMX)
+    task = GenerationTask.objects.get()
+    html = response.content.decode()
+    assert f'data-task-id="{task.uuid}"' in html and 'data-state="pending"' in html
+    assert 'role="progressbar"' in html and "aria-valuenow=" in html
+    assert 'hx-swap-oob="afterbegin:#task-list"' in html
+    assert 'id="poller" hx-swap-oob="true" hx-get="/tasks/progress/"' in html
+    assert 'id="create-form"' in html  # the form stays, with what was typed
+    assert ">waves</textarea>" in html
+
+
+def test_it_creates_an_image_task_with_its_image(alice_client):
+    csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq2-pro", "images": upload(png())})
+    task = GenerationTask.objects.get()
+    image = TaskImage.objects.get(task=task)
+    assert (image.mime, image.width, image.height) == ("image/png", 256, 256)
+    assert "aspect_ratio" not in task.params  # follows the image in this mode
+
+
+def test_start_end_frames_keep_their_order(alice_client):
+    first, last = upload(png(color=(255, 0, 0)), "a.png"), upload(png(color=(0, 0, 255)), "b.png")
+    csrf_post(alice_client, "/create/", {"mode": "start-end2video", "model": "viduq1", "images": [first, last]})
+    images = list(TaskImage.objects.order_by("position"))
+    assert [i.position for i in images] == [0, 1]
+    from PIL import Image
+
+    with images[0].file.open("rb") as fh:
+        assert Image.open(fh).getpixel((0, 0)) == (255, 0, 0)
+
+
+@pytest.mark.parametrize("data, field, words", [
+    ({"mode": "text2video", "model": "viduq1", "prompt": ""}, "prompt", "needs a prompt"),
+    ({"mode": "text2video", "model": "viduq1", "prompt": "x" * 2001}, "prompt", "at most 2000"),
+    ({"mode": "text2video", "model": "viduq1", "prompt": "x", "seed": "abc"}, "seed", "whole number"),
+    ({"mode": "text2video", "model": "viduq1", "prompt": "x", "seed": "-1"}, "seed", "greater than or equal"),
+    ({"mode": "text2video", "model": "viduq1", "prompt": "x", "duration": "7"}, "duration", "valid choice"),
+    ({"mode": "img2video", "model": "viduq1"}, "images", "exactly one image"),
+    ({"mode": "reference2video", "model": "viduq1", "prompt": "x"}, "images", "1 to 7 images"),
+])
+def test_bad_values_show_beside_their_field_and_create_nothing(alice_client, data, field, words):
+    response = csrf_post(alice_client, "/create/", data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="{field}-error"' in html and words in html
+    assert not GenerationTask.objects.exists() and not Prompt.objects.exists()
+
+
+@pytest.mark.parametrize("blob, words", [
+    (b"not an image at all", "a png, jpeg or webp image we can read"),
+    (png(64, 64), "at least 128x128"),
+    (png(1000, 200), "within 1:4"),
+    (png(fmt="GIF"), "use png, jpeg or webp"),
+])
+def test_bad_files_show_beside_the_images_and_create_nothing(alice_client, blob, words):
+    response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1", "images": upload(blob)})
+    html = response.content.decode()
+    assert 'id="images-error"' in html and words in html
+    assert not GenerationTask.objects.exists() and not TaskImage.objects.exists()
+
+
+def test_a_too_big_file_is_refused(alice_client, settings):
+    settings.UPLOAD_MAX_BYTES = 100
+    response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1", "images": upload(png())})
+    assert "larger than" in response.content.decode() and not GenerationTask.objects.exists()
+
+
+def test_frames_of_different_shapes_are_refused(alice_client):
+    frames = [upload(png(256, 256)), upload(png(512, 256))]
+    response = csrf_post(alice_client, "/create/", {"mode": "start-end2video", "model": "viduq1", "images": frames})
+    assert "same shape" in response.content.decode() and not GenerationTask.objects.exists()
+
+
+def test_errors_keep_what_was_typed(alice_client):
+    response = csrf_post(alice_client, "/create/", {
+        "mode": "text2video", "model": "viduq2", "prompt": "keep me", "duration": "8", "seed": "oops", "aspect_ratio": "1:1"})
+    html = response.content.decode()
+    assert ">keep me</textarea>" in html and 'value="oops"' in html
+    assert '<option value="8" selected>' in html and '<option value="1:1" selected>' in html
+
+
+def test_it_refuses_a_post_without_csrf_token(alice_client):
+    response = alice_client.post("/create/", {"mode": "text2video", "model": "viduq1", "prompt": "x"})
+    assert response.status_code == 403 and not GenerationTask.objects.exists()
+
+
+def test_viewers_cant_create_and_are_told_why(alice, team_a, client, django_user_model):
+    viewer = django_user_model.objects.create_user("vera", password="pw")
+    Membership.objects.create(team=team_a, user=viewer, role=Membership.Role.VIEWER)
+    client.force_login(viewer)
+    assert "You&#x27;re a viewer" in client.get("/create/").content.decode()
+    response = client.post("/create/", {"mode": "text2video", "model": "viduq1", "prompt": "x"})
+    assert response.status_code == 403 and not GenerationTask.objects.exists()
+
+
+def test_update_options_without_js_creates_nothing(alice_client):
+    response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1", "prompt": "hi", "_refresh": "1"})
+    html = response.content.decode()
+    assert 'value="img2video" checked' in html and ">hi</textarea>" in html
+    assert not GenerationTask.objects.exists()
+
+
+def test_the_model_list_follows_the_mode(alice_client):
+    html = alice_client.get("/create/params/?mode=img2video", **HTMX).content.decode()
+    assert 'value="viduq2-pro"' in html and 'value="viduq2"' not in html
+    assert 'name="aspect_ratio"' not in html  # follows the image
+    html = alice_client.get("/create/params/?mode=text2video", **HTMX).content.decode()
+    assert 'value="viduq2"' in html and 'value="viduq2-pro"' not in html and 'name="aspect_ratio"' in html
+
+
+def test_duration_and_resolution_follow_the_model(alice_client):
+    html = alice_client.get("/create/params/?mode=img2video&model=vidu2.0&duration=8&resolution=1080p").content.decode()
+    assert '<option value="4">4 s</option>' in html and '<option value="8" selected>' in html
+    assert '<option value="720p" selected>' in html and "1080p" not in html
+    html = alice_client.get("/create/params/?mode=img2video&model=viduq3-pro").content.decode()
+    assert 'name="bgm"' not in html and 'name="movement_amplitude"' not in html  # q3 takes neither
+    html = alice_client.get("/create/params/?mode=img2video&model=viduq1").content.decode()
+    assert 'name="bgm"' in html and 'name="movement_amplitude"' in html
+
+
+def test_params_fragment_survives_junk(alice_client):
+    response = alice_client.get("/create/params/?mode=%00&model=nope&duration=x&resolution=9999p")
+    assert response.status_code == 200 and 'value="viduq3-pro"' in response.content.decode()
+
+
+def test_remix_prefills_the_form_and_reuses_the_images(alice_client, alice, bob, team_a):
+    source = make_task(team_a, bob, mode="img2video", model="viduq2-pro", prompt="bob's shot", duration=6,
+                       resolution="540p", params={"movement_amplitude": "large", "seed": 7}, seed_used=7)
+    image = TaskImage(task=source, position=0, mime="image/png", width=256, height=256)
+    from django.core.files.base import ContentFile
+
+    image.file.save("src.png", ContentFile(png(color=(1, 2, 3))), save=True)
+    html = alice_client.get(f"/create/?remix={source.uuid}").content.decode()
+    assert ">bob&#x27;s shot</textarea>" in html and 'value="img2video" checked' in html
+    assert '<option value="6" selected>' in html and '<option value="540p" selected>' in html
+    assert f'name="remix" value="{source.uuid}"' in html and image.file.url in html
+    response = csrf_post(alice_client, "/create/", {
+        "mode": "img2video", "model": "viduq2-pro", "prompt": "bob's shot, remixed", "remix": str(source.uuid)})
+    assert response.status_code == 302
+    task = GenerationTask.objects.exclude(pk=source.pk).get()
+    assert task.creator == alice and task.images.count() == 1
+
+
+def test_remix_of_another_teams_task_is_404(charlie_client, alice, team_a):
+    source = make_task(team_a, alice)
+    assert charlie_client.get(f"/create/?remix={source.uuid}").status_code == 404
+    assert charlie_client.get("/create/?remix=not-a-uuid").status_code == 404

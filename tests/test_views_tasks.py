@@ -1,0 +1,137 @@
+"""/tasks/ and the one polling request: the user's tasks, live progress, cancel and try again."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.studio_helpers import HTMX, csrf_post, make_task
+from vidu_web.studio import queries, services
+from vidu_web.studio.models import GenerationTask, State
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def card_ids(html):
+    return re.findall(r'data-task-id="([0-9a-f-]{36})"', html)
+
+
+def test_it_lists_my_tasks_newest_first(alice_client, alice, bob, team_a):
+    old = make_task(team_a, alice, created_at=timezone.now() - timedelta(hours=2))
+    new = make_task(team_a, alice, state=State.PROCESSING)
+    make_task(team_a, bob)  # a teammate's task is in the gallery, not in my task list
+    html = alice_client.get("/tasks/").content.decode()
+    assert card_ids(html) == [str(new.uuid), str(old.uuid)]
+    assert 'data-state="processing"' in html and 'role="progressbar"' in html
+
+
+def test_it_filters_by_state(alice_client, alice, team_a):
+    failed = make_task(team_a, alice, state=State.FAILED, error="The prompt broke Vidu's content policy.")
+    make_task(team_a, alice)
+    html = alice_client.get("/tasks/?state=failed").content.decode()
+    assert card_ids(html) == [str(failed.uuid)]
+    assert "content policy" in html and "Try again" in html
+    assert alice_client.get("/tasks/?state=nonsense&page=-4").status_code == 200
+
+
+def test_it_paginates(alice_client, alice, team_a):
+    for n in range(25):
+        make_task(team_a, alice, created_at=timezone.now() - timedelta(minutes=n))
+    first = card_ids(alice_client.get("/tasks/").content.decode())
+    second = card_ids(alice_client.get("/tasks/?page=2").content.decode())
+    assert len(first) == 20 and len(second) == 5 and not set(first) & set(second)
+    assert alice_client.get("/tasks/?page=99").status_code == 200
+
+
+def test_progress_returns_every_asked_card_in_one_response(alice_client, alice, team_a):
+    running = [make_task(team_a, alice, state=State.PROCESSING, progress=p) for p in (10, 50, 90)]
+    done = make_task(team_a, alice)
+    ids = ",".join(str(t.uuid) for t in [*running, done])
+    html = alice_client.get(f"/tasks/progress/?ids={ids}", **HTMX).content.decode()
+    assert sorted(card_ids(html)) == sorted(ids.split(","))
+    assert html.count('hx-swap-oob="true"') == 4
+    assert 'aria-valuenow="50"' in html
+    assert 'id="poller"' in html and 'hx-trigger="every 2s [!document.hidden]' in html
+    assert '<video src="/media/' in html  # the finished one is a playable thumbnail
+
+
+def test_progress_stops_polling_when_nothing_runs(alice_client, alice, team_a):
+    done = make_task(team_a, alice)
+    html = alice_client.get(f"/tasks/progress/?ids={done.uuid}", **HTMX).content.decode()
+    assert 'id="poller"' in html and "hx-trigger" not in html.split('id="poller"')[1].split(">")[0]
+
+
+def test_progress_ignores_other_peoples_tasks_and_junk(alice_client, bob, team_a, charlie):
+    bobs = make_task(team_a, bob, state=State.PROCESSING)
+    html = alice_client.get(f"/tasks/progress/?ids={bobs.uuid},nope,,%00", **HTMX).content.decode()
+    assert card_ids(html) == []
+
+
+def test_the_page_polls_only_while_something_runs(alice_client, alice, team_a):
+    make_task(team_a, alice)
+    assert "hx-get=\"/tasks/progress/\"" not in alice_client.get("/tasks/").content.decode()
+    make_task(team_a, alice, state=State.QUEUED)
+    assert "hx-get=\"/tasks/progress/\"" in alice_client.get("/tasks/").content.decode()
+
+
+def test_estimate_uses_the_median_of_the_teams_similar_tasks(alice, bob, team_a):
+    for seconds in (30, 40, 200):
+        make_task(team_a, bob, model="viduq2", duration=5, resolution="720p", seconds=seconds)
+    make_task(team_a, bob, model="viduq2", duration=5, resolution="1080p", seconds=999)  # other resolution
+    running = make_task(team_a, alice, state=State.QUEUED, model="viduq2", duration=5, resolution="720p",
+                        created_at=timezone.now() - timedelta(seconds=20))
+    assert queries.typical_seconds(team_a, [running]) == {("viduq2", 5, "720p"): 40}
+    progress = queries.progress_of(running, {("viduq2", 5, "720p"): 40.0})
+    assert progress.estimated and 45 <= progress.percent <= 55 and 18 <= progress.eta <= 22
+
+
+def test_vidus_progress_wins_over_the_estimate(alice, team_a):
+    task = make_task(team_a, alice, state=State.PROCESSING, progress=30, started_at=timezone.now() - timedelta(seconds=30))
+    progress = queries.progress_of(task, {})
+    assert (progress.percent, progress.estimated) == (30, False) and 60 <= progress.eta <= 80
+
+
+def test_cancel_calls_the_service(alice_client, alice, team_a, monkeypatch):
+    task = make_task(team_a, alice, state=State.QUEUED)
+    calls = []
+    monkeypatch.setattr(services, "cancel_task", lambda t: calls.append(t.pk) or "Cancelled.", raising=False)
+    response = csrf_post(alice_client, f"/tasks/{task.uuid}/cancel/", {"next": "/tasks/"})
+    assert response.status_code == 302 and response["Location"] == "/tasks/" and calls == [task.pk]
+
+
+def test_cancel_is_refused_once_vidu_has_started(alice_client, alice, team_a, monkeypatch):
+    task = make_task(team_a, alice, state=State.PROCESSING)
+    monkeypatch.setattr(services, "cancel_task", lambda t: pytest.fail("must not be called"), raising=False)
+    csrf_post(alice_client, f"/tasks/{task.uuid}/cancel/")
+    assert "can&#x27;t be cancelled" in alice_client.get("/tasks/").content.decode()
+
+
+def test_a_teammate_cant_cancel_my_task(bob_client, alice, team_a, monkeypatch):
+    task = make_task(team_a, alice, state=State.QUEUED)
+    monkeypatch.setattr(services, "cancel_task", lambda t: pytest.fail("must not be called"), raising=False)
+    assert csrf_post(bob_client, f"/tasks/{task.uuid}/cancel/").status_code == 403
+
+
+def test_try_again_calls_the_service(alice_client, alice, team_a, monkeypatch):
+    task = make_task(team_a, alice, state=State.FAILED)
+    calls = []
+    monkeypatch.setattr(services, "retry_task", lambda t, user: calls.append((t.pk, user.pk)) or t, raising=False)
+    assert csrf_post(alice_client, f"/tasks/{task.uuid}/retry/").status_code == 302
+    assert calls == [(task.pk, alice.pk)]
+
+
+def test_try_again_only_for_failed_tasks(alice_client, alice, team_a, monkeypatch):
+    task = make_task(team_a, alice)
+    monkeypatch.setattr(services, "retry_task", lambda t, user: pytest.fail("must not be called"), raising=False)
+    csrf_post(alice_client, f"/tasks/{task.uuid}/retry/")
+    assert GenerationTask.objects.count() == 1
+
+
+def test_actions_need_post_and_csrf(alice_client, alice, team_a):
+    task = make_task(team_a, alice, state=State.QUEUED)
+    assert alice_client.get(f"/tasks/{task.uuid}/cancel/").status_code == 405
+    assert alice_client.post(f"/tasks/{task.uuid}/cancel/").status_code == 403
