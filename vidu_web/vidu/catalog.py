@@ -70,7 +70,8 @@ class ModelSpec:
 
     def default_resolution_for(self, duration: int) -> str:
         allowed = self.resolutions_for(duration)
-        return self.default_resolution if self.default_resolution in allowed else allowed[0]
+        # A duration the model doesn't make has no resolutions: keep the default (validation says what's wrong).
+        return self.default_resolution if not allowed or self.default_resolution in allowed else allowed[0]
 
     def image_count(self, mode: str) -> tuple[int, int]:
         low, high = IMAGE_COUNTS[mode]

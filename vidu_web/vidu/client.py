@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from .catalog import MODES
+from .catalog import MODELS, MODES
 from .errors import ViduError
 from .types import CreateResult, TaskResult
 
@@ -103,9 +103,7 @@ class ViduClient:
             raise ValueError(f"unknown mode {mode!r}")
         body = dict(params)
         if "model" in body and self.provider.model_format != "{model}":
-            body["model"] = self.provider.model_format.format(
-                model=body["model"], resolution=body.get("resolution", ""), duration=body.get("duration", "")
-            )
+            body["model"] = self._model_name(body)
         data = self._call("POST", mode, body)
         try:
             result = CreateResult.parse(data)
@@ -115,6 +113,14 @@ class ViduClient:
             reason = str(data.get("err_code") or "BadRequest")
             raise ViduError(400, reason, "the create answered with state failed")
         return result
+
+    def _model_name(self, body: dict) -> str:
+        """The model as the provider spells it; a billing name needs the length and resolution
+        even when the request leaves them to Vidu's defaults, so those come from the model table."""
+        spec = MODELS.get(body["model"]) if isinstance(body["model"], str) else None
+        duration = body.get("duration") or (spec.default_duration if spec else "")
+        resolution = body.get("resolution") or (spec.default_resolution_for(duration) if spec and duration else "")
+        return self.provider.model_format.format(model=body["model"], resolution=resolution, duration=duration)
 
     def text2video(self, **params: Any) -> CreateResult:
         return self.create("text2video", params)
