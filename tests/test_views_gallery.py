@@ -1,0 +1,153 @@
+"""/gallery/ and /videos/<uuid>/: the team's shared videos, favourites, privacy, delete, media."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.studio_helpers import HTMX, VIDEO_BYTES, csrf_post, make_task
+from vidu_web.studio.models import Favorite, State
+from vidu_web.teams.models import Membership
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def tile_ids(html):
+    return re.findall(r'<article class="tile" data-task-id="([0-9a-f-]{36})"', html)
+
+
+def test_the_gallery_shows_the_teams_finished_videos(alice_client, alice, bob, charlie, team_a):
+    mine, bobs = make_task(team_a, alice), make_task(team_a, bob)
+    make_task(team_a, bob, state=State.PROCESSING)
+    make_task(team_a, bob, is_private=True)
+    make_task(team_a, bob, deleted_at=timezone.now())
+    make_task(charlie.teams.get(), charlie)
+    html = alice_client.get("/gallery/").content.decode()
+    assert sorted(tile_ids(html)) == sorted([str(mine.uuid), str(bobs.uuid)])
+    creation = mine.creations.get()
+    assert f'<video src="/media/{creation.video.name}" poster="/media/{creation.cover.name}" preload="none"' in html
+
+
+def test_my_private_videos_are_in_my_gallery_only(alice_client, bob_client, alice, team_a):
+    private = make_task(team_a, alice, is_private=True)
+    assert str(private.uuid) in alice_client.get("/gallery/").content.decode()
+    assert str(private.uuid) not in bob_client.get("/gallery/").content.decode()
+    assert bob_client.get(f"/videos/{private.uuid}/").status_code == 404
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("q=FOX", ["fox"]),
+    ("creator=bob", ["owl"]),
+    ("mode=img2video", ["owl"]),
+    ("model=viduq2", ["owl"]),
+    ("when=today", ["fox", "owl"]),
+    ("favorites=1", ["fox"]),
+    ("q=zebra", []),
+    ("mode=bogus&model=%00&when=x&page=abc", []),
+])
+def test_search_and_filters(alice_client, alice, bob, team_a, query, expected):
+    fox = make_task(team_a, alice, prompt="a red fox")
+    owl = make_task(team_a, bob, prompt="an owl", mode="img2video", model="viduq2")
+    make_task(team_a, alice, prompt="old cat", created_at=timezone.now() - timedelta(days=40))
+    Favorite.objects.create(user=alice, task=fox)
+    names = {str(fox.uuid): "fox", str(owl.uuid): "owl"}
+    html = alice_client.get(f"/gallery/?{query}").content.decode()
+    found = [names.get(i, "other") for i in tile_ids(html)]
+    if query.startswith("mode=bogus"):
+        assert set(found) == {"fox", "owl", "other"}  # junk filters are ignored, never a 500
+    else:
+        assert sorted(found) == expected
+
+
+def test_more_loads_on_scroll(alice_client, alice, team_a):
+    for n in range(30):
+        make_task(team_a, alice, prompt=f"shot {n}", created_at=timezone.now() - timedelta(minutes=n))
+    html = alice_client.get("/gallery/").content.decode()
+    assert len(tile_ids(html)) == 24 and 'hx-trigger="revealed"' in html and "page=2" in html
+    more = alice_client.get("/gallery/?page=2", **HTMX).content.decode()
+    assert len(tile_ids(more)) == 6 and "<html" not in more and 'hx-trigger="revealed"' not in more
+
+
+def test_filters_answer_htmx_with_the_results_only(alice_client, alice, team_a):
+    make_task(team_a, alice, prompt="a red fox")
+    html = alice_client.get("/gallery/?q=fox", **HTMX).content.decode()
+    assert html.lstrip().startswith('<div id="results"') and len(tile_ids(html)) == 1
+
+
+def test_the_video_page_shows_everything(alice_client, alice, bob, team_a):
+    task = make_task(team_a, bob, prompt="an owl at night", model="viduq2", duration=8, resolution="1080p",
+                     params={"aspect_ratio": "9:16", "seed": 5, "bgm": True}, seed_used=5, credits=130)
+    html = alice_client.get(f"/videos/{task.uuid}/").content.decode()
+    creation = task.creations.get()
+    for text in ("an owl at night", "Vidu Q2", "8 s", "1080p", "9:16", "130", "bob", "Remix", "Background music",
+                 f'href="/media/{creation.video.name}?download=1"', f"/create/?remix={task.uuid}"):
+        assert text in html, text
+    assert "Make private" not in html  # only bob may change who sees it
+    assert "Delete" in html  # alice owns the team
+
+
+def test_favourite_toggles_with_htmx(alice_client, alice, team_a):
+    task = make_task(team_a, alice)
+    response = csrf_post(alice_client, f"/videos/{task.uuid}/favorite/", page="/gallery/", **HTMX)
+    assert 'aria-pressed="true"' in response.content.decode() and Favorite.objects.filter(user=alice, task=task).exists()
+    csrf_post(alice_client, f"/videos/{task.uuid}/favorite/", **HTMX)
+    assert not Favorite.objects.exists()
+
+
+def test_the_creator_can_make_a_video_private(bob_client, alice_client, bob, team_a):
+    task = make_task(team_a, bob)
+    assert csrf_post(alice_client, f"/videos/{task.uuid}/privacy/", {"private": "1"}).status_code == 403
+    assert csrf_post(bob_client, f"/videos/{task.uuid}/privacy/", {"private": "1"}).status_code == 302
+    task.refresh_from_db()
+    assert task.is_private
+
+
+def test_delete_by_creator_or_admin_and_then_gone_everywhere(alice_client, bob_client, alice, bob, team_a):
+    alices = make_task(team_a, alice)
+    assert csrf_post(bob_client, f"/videos/{alices.uuid}/delete/").status_code == 403
+    bobs = make_task(team_a, bob)
+    assert csrf_post(alice_client, f"/videos/{bobs.uuid}/delete/").status_code == 302  # alice is the owner
+    assert csrf_post(alice_client, f"/videos/{alices.uuid}/delete/").status_code == 302
+    for client in (alice_client, bob_client):
+        assert tile_ids(client.get("/gallery/").content.decode()) == []
+        assert client.get(f"/videos/{bobs.uuid}/").status_code == 404
+        assert client.get(bobs.creations.get().video.url).status_code == 404
+    assert str(alices.uuid) not in alice_client.get("/tasks/").content.decode()
+
+
+def test_viewers_see_the_gallery_but_cant_remix(alice, team_a, client, django_user_model):
+    task = make_task(team_a, alice)
+    viewer = django_user_model.objects.create_user("vera", password="pw")
+    Membership.objects.create(team=team_a, user=viewer, role=Membership.Role.VIEWER)
+    client.force_login(viewer)
+    assert str(task.uuid) in client.get("/gallery/").content.decode()
+    assert "?remix=" not in client.get(f"/videos/{task.uuid}/").content.decode()
+
+
+def test_media_is_served_with_byte_ranges(alice_client, alice, team_a):
+    video = make_task(team_a, alice).creations.get().video
+    whole = alice_client.get(video.url)
+    assert whole.status_code == 200 and b"".join(whole.streaming_content) == VIDEO_BYTES
+    assert whole["Accept-Ranges"] == "bytes" and whole["Content-Type"] == "video/mp4"
+    part = alice_client.get(video.url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and part["Content-Range"] == f"bytes 100-199/{len(VIDEO_BYTES)}"
+    assert b"".join(part.streaming_content) == VIDEO_BYTES[100:200]
+    tail = alice_client.get(video.url, HTTP_RANGE="bytes=-10")
+    assert b"".join(tail.streaming_content) == VIDEO_BYTES[-10:]
+    open_end = alice_client.get(video.url, HTTP_RANGE="bytes=10000-")
+    assert b"".join(open_end.streaming_content) == VIDEO_BYTES[10000:]
+    assert alice_client.get(video.url, HTTP_RANGE="bytes=999999-").status_code == 416
+    assert alice_client.get(video.url, HTTP_RANGE="bytes=a-b").status_code == 200  # ignored, whole file
+    download = alice_client.get(video.url + "?download=1")
+    assert download["Content-Disposition"].startswith("attachment")
+
+
+def test_media_needs_sign_in_and_a_known_file(client, alice_client, alice, team_a):
+    video = make_task(team_a, alice).creations.get().video
+    assert client.get(video.url).status_code == 302
+    assert alice_client.get("/media/videos/../../etc/passwd").status_code == 404
+    assert alice_client.get("/media/videos/unknown.mp4").status_code == 404
