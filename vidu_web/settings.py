@@ -218,20 +218,27 @@ SANDBOX_MODE = VIDU_PROVIDER == "sandbox"
 REDIS_URL = envurl("REDIS_URL", ("redis", "rediss", "unix"))
 Q_CLUSTER = {
     "name": "vidu_web",
-    "workers": envint("Q_WORKERS", 2, 1, 64),
-    # A task body (a submit, a sweep cycle, an archive) is killed after `timeout` seconds.
-    # The sweep limits itself to well under this, and an archive is capped by size.
+    # One worker is held by the sweep (a long-running task that polls every running task), so
+    # the default leaves two for submissions and archive copies.
+    "workers": envint("Q_WORKERS", 3, 2, 64),
+    # A task body (a submit, a sweep, an archive) is killed after `timeout` seconds. The sweep
+    # hands over to a successor well before this (PIPELINE_SWEEP_SECONDS), a submit is bounded
+    # by the HTTP timeouts, and an archive by PIPELINE_ARCHIVE_MAX_MB.
     "timeout": 600,
-    # `retry` > `timeout`: the broker re-delivers a task only when its worker is surely gone,
-    # never while it still runs; a re-delivered submit is then harmless, since the claim
-    # (pending -> submitting) lets only one body act on a task.
+    # `retry` > `timeout`: the ORM broker re-delivers a task only when its worker is surely
+    # gone (killed, host lost), never while it still runs. A re-delivered body is harmless:
+    # each one starts with an atomic claim on the row (pending -> submitting, a lease, a sweep
+    # slot), so only one body ever acts on a task.
     "retry": 660,
-    # One attempt: our own state machine (attempts, backoff, next poll time) decides what
-    # runs again, so django-q2 must not rerun a failed body on its own (that could re-create).
+    # One attempt: our own state machine (attempts, backoff, next poll time, leases) decides
+    # what runs again; django-q2 must not rerun a failed body on its own (a rerun submit could
+    # create the task twice at Vidu).
     "max_attempts": 1,
-    # Missed schedules (the cluster was down) run once, not once per missed slot.
+    # After downtime a missed schedule runs once, not once per missed slot: the keeper only
+    # needs to run once to restart the sweep.
     "catch_up": False,
     "save_limit": 1000,
+    # A failed body is acknowledged (not re-delivered); the pipeline's own retries apply.
     "ack_failures": True,
     "poll": 0.5,
     "label": "Django Q2",
@@ -240,6 +247,22 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- the generation pipeline (vidu_web/studio/tasks.py) ---------------------------------------
+# Shrinks every wait (poll cadence, backoff, heartbeats) tenfold: for tests and demos only.
+PIPELINE_FAST = envbool("PIPELINE_FAST", False)
+# Concurrent queries per sweep (the size of its connection pool).
+PIPELINE_POOL_SIZE = envint("PIPELINE_POOL_SIZE", 16, 1, 128)
+# How many sweeps may run at once across all clusters (claims keep them off each other's tasks).
+PIPELINE_SWEEPERS = envint("PIPELINE_SWEEPERS", 1, 1, 32)
+# A sweep runs this long, then hands over to a fresh one (well under Q_CLUSTER's timeout).
+PIPELINE_SWEEP_SECONDS = envint("PIPELINE_SWEEP_SECONDS", 300, 10, Q_CLUSTER["timeout"] - 60)
+# Create attempts for retryable failures (429, 5xx, refused connections) before giving up.
+PIPELINE_SUBMIT_ATTEMPTS = envint("PIPELINE_SUBMIT_ATTEMPTS", 6, 1, 20)
+# Largest video we copy into our storage.
+PIPELINE_ARCHIVE_MAX_BYTES = envint("PIPELINE_ARCHIVE_MAX_MB", 2048, 1) * 1024 * 1024
+# Seconds to wait for Vidu's answer before the outcome counts as unknown.
+VIDU_TIMEOUT = envint("VIDU_TIMEOUT", 30, 1, 600)
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vidu_web_cache"}}
 if REDIS_URL:

@@ -2,9 +2,10 @@
 
 import secrets
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from vidu_web.teams.models import Team
@@ -38,6 +39,24 @@ class State(models.TextChoices):
 
 ACTIVE_STATES = (State.PENDING, State.SUBMITTING, State.QUEUED, State.PROCESSING, State.ARCHIVING)
 FINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+# States in which Vidu holds the task and the sweep queries it.
+POLLED_STATES = (State.QUEUED, State.PROCESSING)
+# The column that records when a task entered each state (besides its TaskEvent).
+STATE_TIMESTAMPS = {
+    State.SUBMITTING: "submitted_at",
+    State.QUEUED: "queued_at",
+    State.PROCESSING: "started_at",
+    State.ARCHIVING: "generated_at",
+    State.SUCCEEDED: "finished_at",
+    State.FAILED: "finished_at",
+    State.CANCELLED: "finished_at",
+}
+# err_code of a create whose outcome is unknown: it may exist at Vidu, so it is never resent.
+OUTCOME_UNKNOWN = "OutcomeUnknown"
+OUTCOME_UNKNOWN_TEXT = (
+    "We sent this to Vidu but got no answer, so we can't tell whether it started; it was not sent "
+    "again to avoid paying twice. Try again to submit it anew."
+)
 
 
 def _secret():
@@ -70,6 +89,11 @@ class GenerationTask(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0, help_text="Submissions tried.")
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When the pipeline looks at it next.")
     lease_until = models.DateTimeField(null=True, blank=True, help_text="A worker holds it until then.")
+    # Set just before the create request goes out: a worker killed after this point may have
+    # created the task at Vidu, so recovery must not resend it.
+    create_sent_at = models.DateTimeField(null=True, blank=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    poll_failures = models.PositiveSmallIntegerField(default=0, help_text="Queries failed in a row.")
     api_calls = models.PositiveIntegerField(default=0, help_text="Requests sent to Vidu for this task.")
     callback_secret = models.CharField(max_length=64, default=_secret, editable=False)
 
@@ -80,6 +104,7 @@ class GenerationTask(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    generated_at = models.DateTimeField(null=True, blank=True, help_text="When Vidu reported success.")
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +123,65 @@ class GenerationTask(models.Model):
     def is_active(self):
         return self.state in ACTIVE_STATES
 
+    @property
+    def is_archived(self):
+        """True once every creation has our copy of its video (what the gallery plays)."""
+        return self.state == State.SUCCEEDED
+
+    @property
+    def outcome_unknown(self):
+        return self.err_code == OUTCOME_UNKNOWN
+
+    def set_state(self, state, *, expected=None, vidu_state=None, note="", **fields) -> bool:
+        """Move to ``state`` if the row is still in ``expected`` (default: this object's state).
+
+        A conditional update, so a worker whose view is stale (another worker, a callback or an
+        admin moved the task on) changes nothing; returns whether it won. Writes the matching
+        timestamp column and a TaskEvent, and updates this object on success.
+        """
+        expected = expected or self.state
+        expected = (expected,) if isinstance(expected, str) else tuple(expected)
+        now = timezone.now()
+        changes = {"state": state, "updated_at": now, **fields}
+        if vidu_state is not None:
+            changes["vidu_state"] = vidu_state
+        column = STATE_TIMESTAMPS.get(state)
+        if column and state not in expected:
+            changes.setdefault(column, now)
+        if state in FINAL_STATES:
+            changes.setdefault("lease_until", None)
+            changes.setdefault("next_attempt_at", None)
+        with transaction.atomic():
+            won = GenerationTask.objects.filter(pk=self.pk, state__in=expected).update(**changes)
+            if not won:
+                return False
+            if state not in expected or note:
+                TaskEvent.objects.create(task_id=self.pk, state=state, vidu_state=changes.get("vidu_state", self.vidu_state),
+                                         at=now, note=note[:1000])
+        for name, value in changes.items():
+            setattr(self, name, value)
+        return True
+
+    def fail(self, err_code, error, *, expected=None, **fields) -> bool:
+        """End the task failed, with Vidu's reason code and a sentence for the creator."""
+        return self.set_state(State.FAILED, expected=expected, err_code=err_code[:60], error=error,
+                              note=f"{err_code}: {error}", **fields)
+
+
+class SweepSlot(models.Model):
+    """A sweep's heartbeat: one row per sweep allowed to run across all clusters.
+
+    A sweep owns a slot while its ``beat_at`` is fresh; the keeper schedule starts a new one
+    for a slot whose heartbeat went stale (its worker died).
+    """
+
+    slot = models.PositiveSmallIntegerField(unique=True)
+    owner = models.CharField(max_length=100, blank=True)
+    beat_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"sweep slot {self.slot} ({self.owner or 'free'})"
+
 
 class TaskImage(models.Model):
     """An input image, in the order the mode needs (first frame, last frame, references)."""
@@ -113,6 +197,9 @@ class TaskImage(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["task", "position"], name="one_image_per_position")]
 
+    def __str__(self):
+        return f"Image {self.position + 1} of {self.task_id}"
+
 
 class TaskEvent(models.Model):
     """Every state change with the time it happened: progress, ETA and figures come from these."""
@@ -125,6 +212,9 @@ class TaskEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.state} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class Creation(models.Model):
@@ -155,6 +245,16 @@ class Creation(models.Model):
     def __str__(self):
         return f"Creation {self.vidu_id} of {self.task_id}"
 
+    @property
+    def is_archived(self):
+        return bool(self.video) and (bool(self.cover) or not self.cover_url)
+
+    def urls_expired(self, margin=60) -> bool:
+        """True when Vidu's presigned URLs are (about to be) no longer valid."""
+        if self.urls_expire_at is None:
+            return False
+        return self.urls_expire_at <= timezone.now() + timedelta(seconds=margin)
+
 
 class Favorite(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favorites")
@@ -163,3 +263,6 @@ class Favorite(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "task"], name="one_favorite_per_user")]
+
+    def __str__(self):
+        return f"{self.user} likes {self.task_id}"

@@ -1,0 +1,144 @@
+"""A real ``manage.py qcluster`` subprocess against the test database and the test sandbox.
+
+``running_cluster(env=None)`` starts one (in its own process group) and stops it on exit; the
+handle's ``.kill()`` sends SIGKILL to the whole group (the cluster's sentinel, workers, monitor
+and pusher), ``.stop()`` a SIGTERM, ``.start()`` starts it again, ``.log()`` returns its output.
+
+The subprocess inherits what the test configured through Django's settings: the test
+database (its real name, so tests must use ``transactional_db`` to share rows with it), the
+Vidu provider, base URL and key, MEDIA_ROOT and VIDU_CALLBACK_BASE_URL; it runs with
+PIPELINE_FAST and a 2 s Vidu timeout unless ``env`` says otherwise. Only PostgreSQL (or a
+file-backed SQLite) can be shared with a subprocess.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_url() -> str:
+    """A DATABASE_URL naming the database this test process is connected to (the test DB)."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        name = str(db["NAME"])
+        if "memory" in name or not name:
+            raise RuntimeError("an in-memory SQLite test database can't be shared with a cluster")
+        return f"sqlite:///{name}"
+    auth = quote(db["USER"] or "", safe="")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"], safe="")
+    host = db["HOST"] or "127.0.0.1"
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    return f"postgres://{auth}@{host}{port}/{quote(db['NAME'], safe='')}"
+
+
+def cluster_env(extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PYTEST_CURRENT_TEST")}
+    env.update({
+        "DATABASE_URL": database_url(),
+        "VIDU_PROVIDER": settings.VIDU_PROVIDER,
+        "VIDU_BASE_URL": settings.VIDU_BASE_URL,
+        "VIDU_PATH_PREFIX": settings.VIDU_PATH_PREFIX,
+        "VIDU_AUTH_SCHEME": settings.VIDU_AUTH_SCHEME,
+        "VIDU_API_KEY": settings.VIDU_API_KEY,
+        "VIDU_CALLBACK_BASE_URL": settings.VIDU_CALLBACK_BASE_URL,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "PIPELINE_FAST": "1",
+        "VIDU_TIMEOUT": "2",
+        "Q_WORKERS": "3",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra or {})
+    return env
+
+
+class Cluster:
+    def __init__(self, env: dict | None = None):
+        self.extra = env or {}
+        self.process: subprocess.Popen | None = None
+        self.logfile = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
+
+    def start(self) -> Cluster:
+        from vidu_web.studio.tasks import ensure_keeper_schedule
+
+        # The keeper schedule first runs as soon as a dead sweep's heartbeat has gone stale.
+        ensure_keeper_schedule(soon=True)
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=cluster_env(self.extra),
+            stdout=self.logfile, stderr=subprocess.STDOUT, start_new_session=True)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the cluster and every process it started: nothing gets to clean up."""
+        self._signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 15) -> None:
+        if self.process is None or self.process.poll() is not None:
+            self._reap()
+            return
+        self._signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._reap()
+
+    def _signal(self, sig) -> None:
+        try:
+            os.killpg(self.process.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def _reap(self) -> None:
+        """Children that outlived the cluster's main process (after SIGTERM they should not)."""
+        if self.process is not None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def log(self) -> str:
+        return Path(self.logfile.name).read_text(errors="replace")
+
+
+@contextmanager
+def running_cluster(env: dict | None = None):
+    """A qcluster subprocess for the duration of the block; see the module docstring."""
+    cluster = Cluster(env).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+        Path(cluster.logfile.name).unlink(missing_ok=True)
+
+
+def wait_for(condition, timeout: float, interval: float = 0.1, message: str = "condition"):
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
+        time.sleep(interval)

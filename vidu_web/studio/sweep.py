@@ -1,0 +1,236 @@
+"""The sweep: a long-running worker task that queries each running task when its time comes.
+
+Each loop claims the due tasks with a lease (``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, the write lock of an IMMEDIATE transaction on SQLite), queries them through a
+bounded thread pool (one Vidu client, so one pooled session, per thread), and writes the
+answers from the sweep's own thread, which alone touches the database. Several sweeps, on
+several hosts, can run at once without ever querying one task twice in a cycle.
+
+A sweep holds a ``SweepSlot`` by its heartbeat, hands over to a fresh sweep before django-q2's
+timeout, and the keeper schedule restarts it if its worker died.
+"""
+
+import logging
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, transaction
+from django.db.models import F, Min, Q
+from django.utils import timezone
+
+from vidu_web.vidu.errors import ViduError
+
+from . import results, submission, timing
+from .models import POLLED_STATES, GenerationTask, State, SweepSlot
+from .services import enqueue_submission
+from .upstream import get_client
+
+log = logging.getLogger(__name__)
+
+# The owner of a slot whose sweep was enqueued but has not started yet.
+STARTING = "starting"
+# The fields a poll needs; everything else stays in the database.
+POLL_FIELDS = ("id", "uuid", "state", "vidu_state", "vidu_task_id", "params", "created_at", "submitted_at",
+               "poll_failures", "credits", "progress")
+
+
+def query(vidu_task_id: str):
+    """Runs in a pool thread: one query through this thread's client."""
+    client = get_client()
+    client.timeout = (3.05, settings.VIDU_TIMEOUT)
+    return client.query(vidu_task_id)
+
+
+def lease_expired(now):
+    return Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+
+
+class Sweep:
+    def __init__(self, slot: int = 0, pool_size: int | None = None):
+        self.slot = slot
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.pool_size = pool_size or settings.PIPELINE_POOL_SIZE
+        self.inflight = {}  # future -> task
+        self.paused_until = 0.0  # monotonic; set when Vidu answers 429
+        self.throttle_level = 0
+        self.next_chores = 0.0
+        self.polls = 0
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, seconds: float | None = None) -> bool:
+        """Sweep for ``seconds``; False when another sweep holds this slot (nothing was done)."""
+        if not self.take_slot():
+            return False
+        deadline = time.monotonic() + (seconds or settings.PIPELINE_SWEEP_SECONDS)
+        with ThreadPoolExecutor(self.pool_size, thread_name_prefix="vidu-poll") as pool:
+            try:
+                while time.monotonic() < deadline and self.step(pool):
+                    pass
+            finally:
+                self.drain()
+        return True
+
+    def step(self, pool) -> bool:
+        """One turn of the loop; False when this sweep lost its slot and must stop."""
+        try:
+            if time.monotonic() >= self.next_chores:
+                if not self.beat():
+                    log.warning("sweep %s lost slot %s to another sweep; stopping", self.owner, self.slot)
+                    return False
+                self.chores()
+                self.next_chores = time.monotonic() + timing.HEARTBEAT * timing.scale()
+            self.dispatch(pool)
+            self.collect(timeout=self.idle_time())
+        except DatabaseError:
+            log.exception("sweep %s: database error; reconnecting", self.owner)
+            close_old_connections()
+            time.sleep(1)
+        return True
+
+    def dispatch(self, pool) -> None:
+        """Claim due tasks while the pool has room, unless Vidu asked us to slow down."""
+        if time.monotonic() < self.paused_until or len(self.inflight) > self.pool_size:
+            return
+        for task in self.claim(self.pool_size * 4 - len(self.inflight)):
+            self.inflight[pool.submit(query, task.vidu_task_id)] = task
+
+    def collect(self, timeout: float) -> None:
+        if not self.inflight:
+            time.sleep(timeout)
+            return
+        done, _ = wait(self.inflight, timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            self.write(self.inflight.pop(future), future)
+
+    def drain(self) -> None:
+        """Write the answers still in flight (bounded by the client's timeout)."""
+        for future in list(self.inflight):
+            try:
+                self.write(self.inflight.pop(future), future)
+            except DatabaseError:
+                log.exception("sweep %s: could not write a result while stopping", self.owner)
+
+    def idle_time(self) -> float:
+        """How long to wait for answers before looking for due tasks again (at most 1 s)."""
+        if time.monotonic() < self.paused_until:
+            return min(1.0, self.paused_until - time.monotonic())
+        due = GenerationTask.objects.filter(state__in=POLLED_STATES).aggregate(t=Min("next_attempt_at"))["t"]
+        if due is None:
+            return 1.0
+        return max(0.02, min(1.0, (due - timezone.now()).total_seconds()))
+
+    # -- claims and answers ------------------------------------------------------------------
+
+    def claim(self, limit: int) -> list[GenerationTask]:
+        """Lease up to ``limit`` due tasks; rows another sweep holds are skipped, not waited on."""
+        if limit <= 0:
+            return []
+        now = timezone.now()
+        due = (GenerationTask.objects.filter(state__in=POLLED_STATES, next_attempt_at__lte=now)
+               .exclude(vidu_task_id="").filter(lease_expired(now)).order_by("next_attempt_at"))
+        with transaction.atomic():
+            tasks = list(due.select_for_update(skip_locked=True, of=("self",)).only(*POLL_FIELDS)[:limit])
+            if tasks:
+                GenerationTask.objects.filter(pk__in=[t.pk for t in tasks]).update(
+                    lease_until=now + timing.request_lease())
+        return tasks
+
+    def write(self, task: GenerationTask, future) -> None:
+        self.polls += 1
+        try:
+            result = future.result()
+        except ViduError as exc:
+            self.on_error(task, exc)
+        except Exception:
+            log.exception("task %s: the query failed unexpectedly", task.uuid)
+            results.poll_failed(task, "an unexpected error")
+        else:
+            self.throttle_level = 0
+            results.apply(task, result)
+
+    def on_error(self, task: GenerationTask, exc: ViduError) -> None:
+        if exc.status == 429:
+            self.throttle(exc.retry_after)
+            log.warning("task %s: Vidu asked us to slow down (%s); sweep paused for %.1f s", task.uuid, exc.reason,
+                        self.paused_until - time.monotonic())
+            GenerationTask.objects.filter(pk=task.pk, state=task.state).update(
+                lease_until=None, api_calls=F("api_calls") + 1,
+                next_attempt_at=timezone.now() + timedelta(seconds=self.paused_until - time.monotonic()))
+        elif exc.status == 404:
+            log.warning("task %s: Vidu doesn't know task %s: %s", task.uuid, task.vidu_task_id, exc)
+            task.fail(exc.reason, exc.friendly, api_calls=F("api_calls") + 1)
+        elif exc.status in (401, 403):
+            log.error("Vidu refused our API key while querying task %s: %s", task.uuid, exc)
+            results.poll_failed(task, exc.friendly, long=True)
+        else:
+            log.warning("task %s: query failed: %s", task.uuid, exc)
+            results.poll_failed(task, exc.friendly, exc.retry_after)
+
+    def throttle(self, retry_after: float | None) -> None:
+        """429s slow the whole sweep: every task is behind the same quota."""
+        self.throttle_level = min(self.throttle_level + 1, 8)
+        delay = timing.backoff(self.throttle_level, retry_after, base=1, cap=60).total_seconds()
+        self.paused_until = max(self.paused_until, time.monotonic() + delay)
+
+    # -- the slot and the chores -------------------------------------------------------------
+
+    def take_slot(self) -> bool:
+        SweepSlot.objects.get_or_create(slot=self.slot)
+        now = timezone.now()
+        return bool(SweepSlot.objects.filter(slot=self.slot).filter(stale_slot(now) | Q(owner=STARTING))
+                    .update(owner=self.owner, beat_at=now))
+
+    def beat(self) -> bool:
+        return bool(SweepSlot.objects.filter(slot=self.slot, owner=self.owner).update(beat_at=timezone.now()))
+
+    def release(self) -> None:
+        """Free the slot at once (a clean stop), so the keeper need not wait for it to go stale."""
+        SweepSlot.objects.filter(slot=self.slot, owner=self.owner).update(owner="", beat_at=None)
+
+    def hand_over(self) -> bool:
+        """Give the slot to a successor about to be enqueued; False if it was no longer ours."""
+        return bool(SweepSlot.objects.filter(slot=self.slot, owner=self.owner)
+                    .update(owner=STARTING, beat_at=timezone.now()))
+
+    def chores(self) -> None:
+        """What needs a push: submissions due again, stranded submissions, archives due."""
+        now = timezone.now()
+        grace = now + timing.seconds(timing.ENQUEUE_GRACE)
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        for pk in GenerationTask.objects.filter(due, state=State.PENDING).values_list("pk", flat=True)[:200]:
+            if GenerationTask.objects.filter(due, pk=pk, state=State.PENDING).update(next_attempt_at=grace):
+                enqueue_submission(pk)
+        stranded = GenerationTask.objects.filter(due, lease_expired(now), state=State.SUBMITTING)
+        for task in stranded[:200]:
+            log.warning("task %s: its submitting worker is gone; recovering", task.uuid)
+            submission.recover(task)
+        archiving = GenerationTask.objects.filter(due, lease_expired(now), state=State.ARCHIVING)
+        for pk in archiving.values_list("pk", flat=True)[:200]:
+            if GenerationTask.objects.filter(due, lease_expired(now), pk=pk, state=State.ARCHIVING).update(
+                    next_attempt_at=grace):
+                results.enqueue_archive(pk)
+
+
+def stale_slot(now) -> Q:
+    return Q(beat_at__isnull=True) | Q(beat_at__lt=now - timing.seconds(timing.STALE_AFTER))
+
+
+def start_missing_sweeps() -> int:
+    """The keeper: start a sweep for each slot whose heartbeat went stale; returns how many."""
+    from django_q.tasks import async_task
+
+    started = 0
+    now = timezone.now()
+    for slot in range(settings.PIPELINE_SWEEPERS):
+        SweepSlot.objects.get_or_create(slot=slot)
+        if SweepSlot.objects.filter(stale_slot(now), slot=slot).update(owner=STARTING, beat_at=now):
+            log.info("starting a sweep for slot %s", slot)
+            async_task("vidu_web.studio.tasks.sweep", slot, task_name=f"sweep-{slot}-{now:%H%M%S}")
+            started += 1
+    return started
