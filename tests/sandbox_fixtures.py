@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -104,8 +105,11 @@ class CallbackReceiver:
         self.server.server_close()
 
 
-@pytest.fixture
-def receiver():
+@contextmanager
+def callback_receiver():
+    """A running ``CallbackReceiver``, closed on exit."""
     receiver = CallbackReceiver()
-    yield receiver
-    receiver.close()
+    try:
+        yield receiver
+    finally:
+        receiver.close()

@@ -68,7 +68,7 @@ class SandboxServer:
         self.httpd.set_app(app)
         self.httpd.quiet = quiet
         self.host, self.port = host, self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                         name=f"sandbox-{self.port}", daemon=True)
 
     @property
