@@ -245,7 +245,13 @@ def gallery(request):
     items, has_next = queries.page_of(queries.gallery(request.user, request.team, filters), page, GALLERY_PER_PAGE)
     query = request.GET.copy()
     query["page"] = page + 1
-    context = {"items": items, "has_next": has_next, "page": page, "filters": filters, "next_query": query.urlencode()}
+    context = {
+        "items": queries.tiles(items),
+        "has_next": has_next,
+        "page": page,
+        "filters": filters,
+        "next_query": query.urlencode(),
+    }
     if request.htmx and page > 1:
         return render(request, "studio/gallery.html#items", context)
     if request.htmx:
