@@ -9,6 +9,7 @@ Django's full middleware stack with a signed-in user. The bar (design.md): under
 
 import argparse
 import os
+import re
 import statistics
 import sys
 import tempfile
@@ -61,13 +62,16 @@ def main():
     trivial = timed(client, "/accounts/password_change/done/", args.rounds)
     gallery = timed(client, "/gallery/", args.rounds)
     search = timed(client, "/gallery/?q=fox&model=viduq2", args.rounds)
-    deep = timed(client, "/gallery/?page=40", args.rounds)
+    deep_url = "/gallery/"
+    for _ in range(40):  # follow "more" 40 times: 960 videos down
+        deep_url = "/gallery/?" + re.search(r'hx-get="/gallery/\?([^"]+)"', client.get(deep_url).content.decode())[1].replace("&amp;", "&")
+    deep = timed(client, deep_url, args.rounds)
     print(f"videos in the team's gallery: {args.videos} ({connection.vendor})")
     print(f"bare HttpResponse view (no template):         median {bare * 1000:6.1f} ms")
     print(f"trivial page (base layout, no data):          median {trivial * 1000:6.1f} ms")
     print(f"gallery, first page of 24:                    median {gallery * 1000:6.1f} ms  ({gallery / trivial:.2f}x the trivial page)")
     print(f"gallery, search + model filter:               median {search * 1000:6.1f} ms  ({search / trivial:.2f}x)")
-    print(f"gallery, page 40 (scrolled 960 videos down):  median {deep * 1000:6.1f} ms  ({deep / trivial:.2f}x)")
+    print(f"gallery, 40 pages down (960 videos scrolled): median {deep * 1000:6.1f} ms  ({deep / trivial:.2f}x)")
     ok = gallery < 3 * trivial
     print("bar (< 3x):", "met" if ok else "NOT met")
     tmp.cleanup()

@@ -67,9 +67,14 @@ def test_more_loads_on_scroll(alice_client, alice, team_a):
     for n in range(30):
         make_task(team_a, alice, prompt=f"shot {n}", created_at=timezone.now() - timedelta(minutes=n))
     html = alice_client.get("/gallery/").content.decode()
-    assert len(tile_ids(html)) == 24 and 'hx-trigger="revealed"' in html and "page=2" in html
-    more = alice_client.get("/gallery/?page=2", **HTMX).content.decode()
-    assert len(tile_ids(more)) == 6 and "<html" not in more and 'hx-trigger="revealed"' not in more
+    first = tile_ids(html)
+    assert len(first) == 24 and 'hx-trigger="revealed"' in html
+    next_url = re.search(r'hx-get="(/gallery/\?[^"]+)"', html)[1].replace("&amp;", "&")
+    more = alice_client.get(next_url, **HTMX).content.decode()
+    assert len(tile_ids(more)) == 6 and not set(tile_ids(more)) & set(first)
+    assert "<html" not in more and 'hx-trigger="revealed"' not in more
+    assert alice_client.get("/gallery/?after=junk_x").status_code == 200
+    assert alice_client.get("/gallery/?after=2020-01-01T00:00:00_5").status_code == 200  # naive: ignored
 
 
 def test_filters_answer_htmx_with_the_results_only(alice_client, alice, team_a):

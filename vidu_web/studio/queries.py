@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery, Window
 from django.db.models.functions import RowNumber
@@ -98,7 +98,7 @@ def gallery(user, team, filters: GalleryFilters):
     # cost a fraction of model instances and a prefetch.
     first = Creation.objects.filter(task=OuterRef("pk")).order_by("id")
     return tasks.order_by("-finished_at", "-id").values(
-        "uuid", "model", "duration", "credits", "is_private", "is_favorite",
+        "id", "finished_at", "uuid", "model", "duration", "credits", "is_private", "is_favorite",
         text=F("prompt__text"),
         creator_name=F("creator__username"),
         video_name=Subquery(first.values("video")[:1]),
@@ -134,6 +134,23 @@ def tiles(rows):
             "favorite": row["is_favorite"],
         })
     return out
+
+
+def after(queryset, cursor: str):
+    """Keyset pagination for the gallery: rows after ``cursor`` ("<finished_at iso>_<id>"), so a
+    page deep down the library costs what the first one does. A malformed cursor is ignored."""
+    stamp, _, pk = cursor.rpartition("_")
+    try:
+        when, pk = datetime.fromisoformat(stamp), int(pk)
+    except ValueError:
+        return queryset
+    if when.tzinfo is None:
+        return queryset
+    return queryset.filter(Q(finished_at__lt=when) | Q(finished_at=when, id__lt=pk))
+
+
+def cursor_of(row) -> str:
+    return f"{row['finished_at'].isoformat()}_{row['id']}" if row.get("finished_at") else ""
 
 
 def page_of(queryset, page: int, size: int):

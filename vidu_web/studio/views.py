@@ -241,18 +241,18 @@ def _gallery_filters(request):
 @require_GET
 def gallery(request):
     filters = _gallery_filters(request)
-    page = _int(request.GET.get("page"))
-    items, has_next = queries.page_of(queries.gallery(request.user, request.team, filters), page, GALLERY_PER_PAGE)
+    cursor = request.GET.get("after", "")[:80]
+    rows = queries.gallery(request.user, request.team, filters)
+    items, has_next = queries.page_of(queries.after(rows, cursor) if cursor else rows, 1, GALLERY_PER_PAGE)
     query = request.GET.copy()
-    query["page"] = page + 1
+    query["after"] = queries.cursor_of(items[-1]) if items else ""
     context = {
         "items": queries.tiles(items),
-        "has_next": has_next,
-        "page": page,
+        "has_next": has_next and bool(query["after"]),
         "filters": filters,
         "next_query": query.urlencode(),
     }
-    if request.htmx and page > 1:
+    if request.htmx and cursor:
         return render(request, "studio/gallery.html#items", context)
     if request.htmx:
         return render(request, "studio/gallery.html#results", context)
