@@ -62,6 +62,6 @@ def _coerce(name: str, value: object, current: object) -> object:
         raise ValueError(f"{name} must be a {type(current).__name__}, not {value!r}") from None
     if isinstance(result, bool):
         return result
-    if result < 0 or (name == "fault_rate" and result > 1):
+    if result < 0 or (name == "fault_rate" and result > 1) or (name == "max_running" and result < 1):
         raise ValueError(f"{name} out of range: {value!r}")
     return result
