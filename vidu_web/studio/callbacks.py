@@ -67,9 +67,11 @@ def parse(task, body: bytes) -> TaskResult | None:
 
 
 def handle(task: GenerationTask, result: TaskResult | None, verified: bool) -> None:
-    if result is not None and task.state == State.SUBMITTING and not task.vidu_task_id:
+    if result is None:
+        poll_now(task)
+    elif task.state == State.SUBMITTING and not task.vidu_task_id:
         adopt(task, result)
-    elif result is not None and result.id != task.vidu_task_id:
+    elif result.id != task.vidu_task_id:
         log.warning("callback for task %s names Vidu task %s, not %s; ignored", task.uuid, result.id, task.vidu_task_id)
     elif verified and not result.is_final and task.state in POLLED_STATES:
         results.apply(task, result, queried=False)

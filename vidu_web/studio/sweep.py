@@ -12,7 +12,9 @@ timeout, and the keeper schedule restarts it if its worker died.
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -60,6 +62,7 @@ class Sweep:
         self.throttle_level = 0
         self.next_chores = 0.0
         self.polls = 0
+        self.stopping = False
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -70,11 +73,31 @@ class Sweep:
         deadline = time.monotonic() + (seconds or settings.PIPELINE_SWEEP_SECONDS)
         with ThreadPoolExecutor(self.pool_size, thread_name_prefix="vidu-poll") as pool:
             try:
-                while time.monotonic() < deadline and self.step(pool):
+                while time.monotonic() < deadline and not self.stopping and self.step(pool):
                     pass
             finally:
                 self.drain()
         return True
+
+    def stop_on_sigterm(self) -> None:
+        """When the cluster is stopped, finish the answers in flight and free the slot, then die.
+
+        django-q2 workers die on SIGTERM; the sweep first writes what it has, so a restart
+        resumes at once instead of waiting for the heartbeat to go stale.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def handler(signum, frame):
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, handler)
+
+    def die_if_stopped(self) -> None:
+        if self.stopping:
+            self.release()
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
 
     def step(self, pool) -> bool:
         """One turn of the loop; False when this sweep lost its slot and must stop."""

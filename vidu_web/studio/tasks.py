@@ -26,12 +26,19 @@ KEEPER_NAME = "vidu-sweep-keeper"
 
 def submit_task(task_id: int) -> None:
     submission.submit(task_id)
+    # New work should not wait for the keeper's next turn (django-q2 runs schedules only every
+    # 30 s or so): if no sweep is alive, start one now. One cheap conditional update.
+    start_missing_sweeps()
 
 
 def sweep(slot: int = 0) -> None:
     """Sweep until PIPELINE_SWEEP_SECONDS is up, then hand over to a fresh sweep."""
     runner = Sweep(slot)
-    if runner.run() and runner.hand_over():
+    runner.stop_on_sigterm()
+    if not runner.run():
+        return
+    runner.die_if_stopped()
+    if runner.hand_over():
         async_task("vidu_web.studio.tasks.sweep", slot, task_name=f"sweep-{slot}-next")
 
 
