@@ -67,8 +67,15 @@ def test_render_screenshots(explicit, browser_pages, alice, bob, team_a):
         page.goto(url)
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / f"{name}.png"), full_page=name != "gallery")
-    page.goto("/create/?mode=start-end2video")
-    page.screenshot(path=str(OUT / "create-frames.png"))
+    page.goto("/create/?mode=start-end2video&model=vidu2.0")
+    frames = [SAMPLES / "cover1.jpeg", SAMPLES / "cover3.jpeg"]
+    page.locator("#id_images").set_input_files([str(f) for f in frames])
+    page.get_by_label("Prompt").fill("From the test card to the fractal, smooth morph")
+    page.get_by_role("button", name="Generate").click()
+    page.locator("#create-form .alert-success, #images-error").first.wait_for()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "create-frames.png"), full_page=True)
     mobile = browser_pages(alice, width=390, height=844)
     for name, url in [("mobile-create", "/create/"), ("mobile-gallery", "/gallery/")]:
         mobile.goto(url)
