@@ -1,0 +1,201 @@
+"""Pipeline figures: one sweep over 1,000 running tasks, and Vidu calls per finished task.
+
+- sweep: 1,000 tasks running at the sandbox (a separate process, slowed so none finishes),
+  all due at once; the time until one sweep (PIPELINE_POOL_SIZE threads) has queried and
+  written every one of them. Goal (design.md): under 5 s on 2 cores.
+- calls: 30 tasks from create to archived video, with callbacks on (a runserver process
+  receives the sandbox's signed callbacks) and off; Vidu requests per finished task (the
+  create, the queries, any URL refresh). Goal: close to 2 (one create, one final query)
+  with callbacks on.
+
+Runs on a throwaway PostgreSQL database (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432),
+made and dropped here.
+
+    .venv/bin/python bench/pipeline.py [--tasks 1000] [--rounds 3] [--finished 30]
+"""
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB = "vidu_bench_pipeline"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def sandbox_call(base, name, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(f"{base}/_sandbox/{name}", data=data, method="POST" if data else "GET",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.loads(answer.read())
+
+
+def psql(server, sql):
+    subprocess.run(["psql", f"{server}/postgres", "-qc", sql], check=True, capture_output=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--finished", type=int, default=30)
+    args = parser.parse_args()
+
+    server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    psql(server, f"DROP DATABASE IF EXISTS {DB}")
+    psql(server, f"CREATE DATABASE {DB}")
+    media = tempfile.TemporaryDirectory(prefix="bench-pipeline-")
+    sandbox_port, web_port = free_port(), free_port()
+    env = {**os.environ, "DATABASE_URL": f"{server}/{DB}", "MEDIA_ROOT": media.name, "VIDU_WEB_TESTING": "1",
+           "SANDBOX_PORT": str(sandbox_port), "VIDU_PROVIDER": "sandbox", "VIDU_API_KEY": "bench-key",
+           "PIPELINE_FAST": "1", "DJANGO_SETTINGS_MODULE": "vidu_web.settings"}
+    env.pop("VIDU_BASE_URL", None)
+    env.pop("VIDU_CALLBACK_BASE_URL", None)
+    os.environ.update(env)
+    children = []
+    try:
+        manage = [sys.executable, str(ROOT / "manage.py")]
+        subprocess.run([*manage, "migrate", "-v0"], check=True, env=env)
+        children.append(subprocess.Popen([*manage, "vidu_sandbox", "--port", str(sandbox_port)], env=env,
+                                         stderr=subprocess.DEVNULL))
+        # The web process verifies the sandbox's signed callbacks against the URL we registered.
+        web_env = {**env, "VIDU_CALLBACK_BASE_URL": f"http://127.0.0.1:{web_port}"}
+        children.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{web_port}", "--noreload",
+                                          "--skip-checks"], env=web_env, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL))
+        sandbox = f"http://127.0.0.1:{sandbox_port}"
+        wait_http(f"{sandbox}/_sandbox/health")
+        wait_http(f"http://127.0.0.1:{web_port}/accounts/login/")
+        import django
+
+        django.setup()
+        sweep_figures(sandbox, args.tasks, args.rounds)
+        calls_figures(sandbox, f"http://127.0.0.1:{web_port}", args.finished)
+    finally:
+        for child in children:
+            child.terminate()
+            child.wait(timeout=10)
+        from django.db import connections
+
+        connections.close_all()
+        psql(server, f"DROP DATABASE IF EXISTS {DB}")
+
+
+def team_and_user():
+    from django.contrib.auth.models import User
+
+    from vidu_web.teams.models import Team
+
+    user, _ = User.objects.get_or_create(username="bench")
+    team = Team.objects.filter(memberships__user=user).first() or Team.personal_for(user)
+    return team, user
+
+
+def sweep_figures(sandbox, n, rounds):
+    from django.conf import settings
+    from django.utils import timezone
+
+    from vidu_web.studio.models import GenerationTask, Prompt, State
+    from vidu_web.studio.sweep import Sweep
+    from vidu_web.studio.upstream import get_client
+
+    sandbox_call(sandbox, "config", {"step": 3600, "max_running": 100000})
+    team, user = team_and_user()
+    prompt = Prompt.objects.create(team=team, author=user, text="bench")
+    client = get_client()
+    with ThreadPoolExecutor(16) as pool:
+        ids = list(pool.map(lambda i: _create(get_client, i), range(n)))
+    now = timezone.now()
+    GenerationTask.objects.bulk_create([
+        GenerationTask(team=team, creator=user, prompt=prompt, mode="text2video", model="viduq2", duration=5,
+                       resolution="720p", provider="sandbox", state=State.QUEUED, vidu_task_id=vid,
+                       submitted_at=now, next_attempt_at=now) for vid in ids])
+    client.close()
+    times = []
+    for _ in range(rounds):
+        start = timezone.now()
+        GenerationTask.objects.update(next_attempt_at=start, lease_until=None)
+        sweep = Sweep(pool_size=settings.PIPELINE_POOL_SIZE)
+        assert sweep.take_slot()
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(sweep.pool_size) as pool:
+            while GenerationTask.objects.filter(last_polled_at__lt=start).exists() or \
+                    GenerationTask.objects.filter(last_polled_at__isnull=True).exists():
+                sweep.step(pool)
+            sweep.drain()
+        times.append(time.perf_counter() - t0)
+        sweep.release()
+    print(f"sweep over {n} running tasks (pool {settings.PIPELINE_POOL_SIZE}): "
+          f"median {statistics.median(times):.2f} s, runs {', '.join(f'{t:.2f}' for t in times)} (goal < 5 s)")
+    GenerationTask.objects.all().delete()
+
+
+def _create(get_client, i):
+    return get_client().create("text2video", {"model": "viduq2", "prompt": f"bench {i}"}).task_id
+
+
+def calls_figures(sandbox, web, n):
+    import django_q.tasks
+    from django.conf import settings
+    from django.db.models import Sum
+    from django.utils.module_loading import import_string
+
+    from vidu_web.studio import services
+    from vidu_web.studio.models import GenerationTask, State
+    from vidu_web.studio.sweep import Sweep
+
+    # Run the queued bodies inline; this measures requests to Vidu, not django-q2.
+    django_q.tasks.async_task = lambda func, *a, **k: import_string(func)(*a) if "sweep" not in func else None
+    sandbox_call(sandbox, "config", {"step": 0.5, "max_running": 5})
+    settings.PIPELINE_FAST = False  # the production cadence: what a real deployment pays
+    team, user = team_and_user()
+    for label, callback_base in (("on", web), ("off", "")):
+        settings.VIDU_CALLBACK_BASE_URL = callback_base
+        GenerationTask.objects.all().delete()
+        tasks = [services.create_task(team, user, "text2video", {"model": "viduq2", "prompt": f"shot {i}"}, [])
+                 for i in range(n)]
+        sweep = Sweep(pool_size=8)
+        assert sweep.take_slot()
+        deadline = time.monotonic() + 300
+        with ThreadPoolExecutor(8) as pool:
+            while GenerationTask.objects.exclude(state__in=(State.SUCCEEDED, State.FAILED)).exists():
+                assert time.monotonic() < deadline, "tasks did not finish"
+                sweep.step(pool)
+            sweep.drain()
+        sweep.release()
+        done = GenerationTask.objects.filter(state=State.SUCCEEDED).count()
+        calls = GenerationTask.objects.aggregate(n=Sum("api_calls"))["n"]
+        print(f"Vidu calls per finished task, callbacks {label}: {calls / max(done, 1):.2f} "
+              f"({calls} calls, {done}/{len(tasks)} succeeded; minimum 2)")
+
+
+if __name__ == "__main__":
+    main()
