@@ -110,3 +110,17 @@ def test_team_switcher_changes_the_current_team(alice_client, alice, team_a, cha
     assert csrf_post(alice_client, "/teams/switch/", {"team": charlie.teams.get().pk}).status_code == 404
     assert csrf_post(alice_client, "/teams/switch/", {"team": "x"}).status_code == 404
     assert csrf_post(alice_client, "/teams/switch/", {"team": team_a.pk, "next": "https://evil.example/"})["Location"] == "/gallery/"
+
+
+def test_ensure_demo_makes_the_demo_user_only_in_sandbox_debug(settings, client, db):
+    from django.core.management import call_command
+
+    settings.SANDBOX_MODE, settings.DEBUG = True, False
+    call_command("ensure_demo")
+    assert not client.login(username="demo", password="demo")
+    settings.DEBUG = True
+    call_command("ensure_demo")
+    call_command("ensure_demo")  # idempotent
+    assert client.login(username="demo", password="demo")
+    membership = Membership.objects.get(user__username="demo")
+    assert membership.team.name == "Demo studio" and membership.role == Membership.Role.OWNER

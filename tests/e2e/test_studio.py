@@ -20,6 +20,14 @@ def stack(vidu_settings, sandbox, e2e_media, live_server):
         yield cluster
 
 
+FAKE_NOTIFICATIONS = """
+window.__notes = []; window.__asked = 0;
+window.Notification = class { constructor(title) { window.__notes.push(title); }
+  static get permission() { return window.__asked ? "granted" : "default"; }
+  static requestPermission() { window.__asked += 1; return Promise.resolve("granted"); } };
+"""
+
+
 def card(page, task_uuid):
     return page.locator(f'[data-task-id="{task_uuid}"]').first
 
@@ -149,9 +157,14 @@ def test_the_form_follows_mode_and_model_and_keeps_input_on_errors(browser_pages
 def test_progress_polls_once_for_all_and_stops(browser_pages, alice, team_a, e2e_media):
     running = [make_task(team_a, alice, state=State.PROCESSING, progress=10 * n) for n in range(1, 4)]
     page = browser_pages(alice)
+    page.add_init_script(FAKE_NOTIFICATIONS)
     polls = []
     page.on("request", lambda r: polls.append(r.url) if "/tasks/progress/" in r.url else None)
     page.goto("/tasks/")
+    assert page.evaluate("window.__asked") == 0  # never asked on load
+    page.locator("#notify-toggle").click()  # asked on a click
+    assert page.evaluate("window.__asked") == 1
+    assert page.locator("#notify-toggle").get_attribute("aria-pressed") == "true"
     page.wait_for_timeout(2500)
     assert len(polls) == 1 and all(str(t.uuid) in polls[0] for t in running)  # one request for all three
     GenerationTask.objects.filter(pk__in=[t.pk for t in running]).update(state=State.FAILED, error="Vidu said no.")
@@ -160,6 +173,7 @@ def test_progress_polls_once_for_all_and_stops(browser_pages, alice, team_a, e2e
     page.wait_for_timeout(4500)
     assert len(polls) == count  # nothing runs: polling stopped
     assert page.locator(".toast", has_text="failed").count() >= 1
+    assert "A video failed" in page.evaluate("window.__notes")
 
 
 def test_it_fits_a_phone(browser_pages, alice, team_a, e2e_media):
