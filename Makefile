@@ -32,7 +32,7 @@ bench: setup
 	$(PY) bench/run_all.py
 
 screenshots: $(VENV)/.installed
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest tests/e2e/test_screenshots.py -q
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest tests/e2e/screenshots.py -q
 
 clean:
 	rm -rf $(VENV) staticfiles test-results

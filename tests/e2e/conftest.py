@@ -44,7 +44,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def playwright_browser():
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium is not installed at {CHROMIUM}")
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
