@@ -284,3 +284,28 @@ def test_every_state_change_writes_an_event_and_its_time(team_a, alice, monkeypa
     task = reload(task)
     assert task.finished_at is not None
     assert list(TaskEvent.objects.filter(task=task).values_list("state", flat=True)) == ["pending", "cancelled"]
+
+
+def test_an_answer_that_breaks_our_code_is_logged_and_the_sweep_lives_on(sandbox, team_a, alice, monkeypatch, caplog):
+    task = text_task(team_a, alice)
+    GenerationTask.objects.filter(pk=task.pk).update(next_attempt_at=timezone.now())
+    with monkeypatch.context() as m:
+        m.setattr("vidu_web.studio.results.running", lambda *a: 1 / 0)
+        sweep_until(lambda: reload(task).poll_failures >= 1)
+    assert "could not apply Vidu's answer" in caplog.text
+    sweep_until(lambda: state_of(task) == State.SUCCEEDED)
+
+
+def test_a_storage_error_while_archiving_is_retried_not_fatal(sandbox, team_a, alice, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        task = text_task(team_a, alice)
+        sweep_until(lambda: state_of(task) == State.ARCHIVING)
+    with monkeypatch.context() as m:
+        m.setattr(default_storage.__class__, "save", lambda *a, **k: (_ for _ in ()).throw(OSError("disk full")))
+        archive.archive(task.pk)
+    task = reload(task)
+    assert task.state == State.ARCHIVING and task.lease_until is None
+    assert "unexpected OSError" in Creation.objects.get(task=task).archive_error
+    GenerationTask.objects.filter(pk=task.pk).update(next_attempt_at=timezone.now())
+    sweep_until(lambda: state_of(task) == State.SUCCEEDED)

@@ -100,6 +100,10 @@ def archive(task_id: int) -> None:
     except ArchiveError as exc:
         failed(task, creation, exc)
         return
+    except Exception as exc:  # a storage error, a bug: still bounded, still visible
+        log.exception("task %s: archive failed unexpectedly", task.uuid)
+        failed(task, creation, ArchiveError(f"an unexpected {type(exc).__name__}"))
+        return
     if not task.creations.exists():
         task.fail("NoCreation", "Vidu reported success but sent no video.", expected=State.ARCHIVING)
         return

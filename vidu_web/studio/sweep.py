@@ -175,7 +175,13 @@ class Sweep:
             results.poll_failed(task, "an unexpected error")
         else:
             self.throttle_level = 0
-            results.apply(task, result)
+            try:
+                results.apply(task, result)
+            except DatabaseError:
+                raise
+            except Exception:  # an answer we can't digest must not end the sweep
+                log.exception("task %s: could not apply Vidu's answer %r", task.uuid, result)
+                results.poll_failed(task, "an answer we couldn't use")
 
     def on_error(self, task: GenerationTask, exc: ViduError) -> None:
         if exc.status == 429:
