@@ -219,3 +219,14 @@ def test_unknown_mode():
 def test_messages_name_the_limit():
     message = validate(START_END, body(START_END, "viduq2-pro", duration=9))["duration"]
     assert "1 to 8 seconds" in message and "9" in message
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "http://[::1]:99999/x", "ftp://example.org/x", "https://", 42])
+def test_an_unusable_callback_url_is_refused(url):
+    errors = validate("text2video", {"model": "viduq3-pro", "prompt": "a fox", "callback_url": url})
+    assert "callback_url" in errors
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://", "http://exa mple.org/a.png"])
+def test_an_unusable_image_url_is_refused(url):
+    assert "images" in validate("img2video", {"model": "viduq3-pro", "images": [url]})

@@ -120,7 +120,10 @@ class Courier:
 
     def _send_loop(self) -> None:
         while (job := self._next_job()) is not None:
-            self._send(job)
+            try:
+                self._send(job)
+            except Exception:  # one bad job must never stop the sender
+                log.exception("dropping callbacks for task %s", job.bodies[0][1].get("id") if job.bodies else "?")
 
     def _send(self, job: _Job) -> None:
         config = self.config()
@@ -135,10 +138,10 @@ class Courier:
 
     def _post(self, job: _Job, state: str, body: dict) -> bool:
         """One signed POST; True when the receiver answered 2xx."""
-        headers = {**sign(job.key, job.url), "Content-Type": "application/json"}
-        request = urllib.request.Request(job.url, data=json.dumps(body).encode(), headers=headers, method="POST")
         status = 0
         try:
+            headers = {**sign(job.key, job.url), "Content-Type": "application/json"}
+            request = urllib.request.Request(job.url, data=json.dumps(body).encode(), headers=headers, method="POST")
             with _opener.open(request, timeout=self.config().callback_timeout) as answer:
                 status = answer.status
         except urllib.error.HTTPError as exc:

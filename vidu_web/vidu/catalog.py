@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 TEXT = "text2video"
 IMAGE = "img2video"
@@ -169,8 +170,18 @@ def is_image_reference(value: object) -> bool:
     if not isinstance(value, str) or not value:
         return False
     if value.startswith(("http://", "https://")):
-        return len(value) <= 4096 and " " not in value
+        return _is_http_url(value) and " " not in value
     return bool(_DATA_URI.match(value[:64] + "A")) and bool(_DATA_URI.match(value))
+
+
+def _is_http_url(value: object) -> bool:
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")) or len(value) > 4096:
+        return False
+    try:
+        parts = urlsplit(value)
+        return bool(parts.hostname) and (parts.port or 1) > 0
+    except ValueError:  # e.g. "http://[::1" or a port out of range
+        return False
 
 
 def _is_int(value: object) -> bool:
@@ -269,7 +280,7 @@ def validate(mode: str, params: dict) -> dict[str, str]:
     if payload is not None and (not isinstance(payload, str) or len(payload.encode()) > PAYLOAD_MAX):
         errors["payload"] = "The payload must be a string of at most 1 MiB."
     callback = params.get("callback_url")
-    if callback is not None and not (isinstance(callback, str) and callback.startswith(("http://", "https://"))):
+    if callback is not None and not _is_http_url(callback):
         errors["callback_url"] = "The callback URL must be an http(s) URL."
     return errors
 
