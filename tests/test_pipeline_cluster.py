@@ -53,12 +53,14 @@ def test_a_task_goes_from_pending_to_an_archived_video(cluster_settings, sandbox
     with running_cluster() as cluster:
         task = text_task(team_a, alice)
         wait_for(lambda: all_final([task]), timeout=40, message=f"the task to finish; log:\n{cluster.log()[-3000:]}")
+        cluster.stop(timeout=10)
+        log = cluster.log()
     task.refresh_from_db()
     assert task.state == State.SUCCEEDED, (task.err_code, task.error)
     assert_archived(task)
     assert sandbox.counts() == {str(task.uuid): 1}
     # Stopped with SIGTERM, the sweep wrote what it had and freed its slot for the next start.
-    assert SweepSlot.objects.get(slot=0).owner == ""
+    assert SweepSlot.objects.get(slot=0).owner == "", log[-3000:]
 
 
 def test_a_failure_marker_ends_it_failed_with_the_reason(cluster_settings, sandbox, team_a, alice):
