@@ -135,7 +135,8 @@ def test_the_form_follows_mode_and_model_and_keeps_input_on_errors(browser_pages
     page.locator("label.seg", has_text="Start and end frames").click()
     page.wait_for_function("() => !document.querySelector('#id_model option[value=viduq2]')")
     page.get_by_label("Model").select_option("vidu2.0")
-    page.wait_for_function("() => document.querySelector('#id_duration option[value=\"8\"]')")
+    # vidu2.0 makes 4 or 8 s clips: wait for its block (the previous model offered 8 s too)
+    page.wait_for_function("() => document.querySelectorAll('#id_duration option').length === 2")
     page.get_by_label("Length").select_option("8")
     page.wait_for_function("() => document.querySelectorAll('#id_resolution option').length === 1")
     assert page.locator("#id_resolution").input_value() == "720p"
