@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
+	$(PY) manage.py createcachetable
 
 run: setup
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(PY) manage.py devrun

@@ -26,7 +26,9 @@ class Command(BaseCommand):
 
         call_command("ensure_demo")
         self.children: list[subprocess.Popen] = []
+        # Also for SIGINT: a shell starts background jobs with SIGINT ignored, and Python keeps that.
         signal.signal(signal.SIGTERM, self._on_signal)
+        signal.signal(signal.SIGINT, self._on_signal)
         try:
             if use_sandbox:
                 self._start("sandbox", [*manage, "vidu_sandbox", "--port", sandbox_port])
