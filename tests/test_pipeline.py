@@ -309,3 +309,26 @@ def test_a_storage_error_while_archiving_is_retried_not_fatal(sandbox, team_a, a
     assert "unexpected OSError" in Creation.objects.get(task=task).archive_error
     GenerationTask.objects.filter(pk=task.pk).update(next_attempt_at=timezone.now())
     sweep_until(lambda: state_of(task) == State.SUCCEEDED)
+
+
+def test_a_worker_whose_claim_was_taken_over_never_sends(sandbox, team_a, alice, monkeypatch):
+    # Worker A claims and stalls (reading its images, a long GC pause) past its lease; the sweep
+    # recovers the task, worker B claims it again. When A wakes up it must not send too.
+    task = unsent_task(team_a, alice, monkeypatch)
+    stale = submission.claim(task.pk)
+    GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    submission.recover(reload(task))
+    assert state_of(task) == State.PENDING
+    fresh = submission.claim(task.pk)
+    assert fresh is not None
+    assert not submission.mark_sent(stale)
+    assert submission.mark_sent(fresh)
+
+
+def test_a_worker_whose_lease_ran_out_never_sends(sandbox, team_a, alice, monkeypatch):
+    # Its lease ran out, so the sweep may be recovering it right now as "never sent".
+    task = unsent_task(team_a, alice, monkeypatch)
+    stale = submission.claim(task.pk)
+    GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert not submission.mark_sent(stale)
+    assert reload(task).create_sent_at is None

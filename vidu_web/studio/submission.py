@@ -86,11 +86,20 @@ def _read(image) -> bytes:
 
 
 def mark_sent(task: GenerationTask) -> bool:
-    """Record that the create is about to go out, so recovery after a crash won't resend it."""
+    """Record that the create is about to go out, so recovery after a crash won't resend it.
+
+    Only while this worker's claim holds: the lease it took is still the row's and has not run
+    out. A worker that stalled past its lease may have been recovered (the task is pending
+    again, or claimed by another worker), and must then not send a second create.
+    """
     now = timezone.now()
-    task.create_sent_at = now
-    return bool(GenerationTask.objects.filter(pk=task.pk, state=State.SUBMITTING).update(
-        create_sent_at=now, lease_until=now + timing.request_lease(), api_calls=F("api_calls") + 1))
+    lease = now + timing.request_lease()
+    sent = GenerationTask.objects.filter(pk=task.pk, state=State.SUBMITTING, lease_until=task.lease_until,
+                                         lease_until__gt=now).update(
+        create_sent_at=now, lease_until=lease, api_calls=F("api_calls") + 1)
+    if sent:
+        task.create_sent_at, task.lease_until = now, lease
+    return bool(sent)
 
 
 def record(task: GenerationTask, result) -> None:
