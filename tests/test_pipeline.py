@@ -332,3 +332,21 @@ def test_a_worker_whose_lease_ran_out_never_sends(sandbox, team_a, alice, monkey
     GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
     assert not submission.mark_sent(stale)
     assert reload(task).create_sent_at is None
+
+
+def test_a_create_answer_after_the_task_was_given_up_brings_it_back(sandbox, team_a, alice, monkeypatch):
+    # The create took longer than the lease: the sweep gave the task up as "outcome unknown".
+    # When Vidu's answer then arrives, the task exists (and is paid for): follow it, don't lose it.
+    from vidu_web.vidu.types import CreateResult
+
+    task = unsent_task(team_a, alice, monkeypatch)
+    worker = submission.claim(task.pk)
+    assert submission.mark_sent(worker)
+    GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    submission.recover(reload(task))
+    assert state_of(task) == State.FAILED
+    submission.record(worker, CreateResult(task_id="vidu-late-1", state="created", credits=20))
+    task = reload(task)
+    assert (task.state, task.vidu_task_id, task.credits) == (State.QUEUED, "vidu-late-1", 20)
+    assert (task.err_code, task.error, task.finished_at) == ("", "", None)
+    assert task.next_attempt_at is not None

@@ -108,12 +108,20 @@ def record(task: GenerationTask, result) -> None:
     fields = {"vidu_task_id": result.task_id, "credits": result.credits, "seed_used": result.seed,
               "lease_until": None, "err_code": "", "error": "",
               "next_attempt_at": now + timing.poll_delay(task, now)}
-    if not task.set_state(State.QUEUED, expected=State.SUBMITTING, vidu_state=result.state, **fields):
-        # Someone moved it on while we waited: Vidu's callback got here first (fine), or an
-        # admin or a recovery did. Vidu has the task now, so keep its id: never create it again.
-        if not GenerationTask.objects.filter(pk=task.pk, vidu_task_id=result.task_id).exists():
-            GenerationTask.objects.filter(pk=task.pk, vidu_task_id="").update(vidu_task_id=result.task_id)
-            log.error("task %s: created at Vidu as %s but its row had moved on", task.uuid, result.task_id)
+    if task.set_state(State.QUEUED, expected=State.SUBMITTING, vidu_state=result.state, **fields):
+        return
+    # Given up as "outcome unknown" while the create was in flight (its lease ran out): this
+    # answer proves the task exists at Vidu and is paid for, so follow it after all.
+    if GenerationTask.objects.filter(pk=task.pk, state=State.FAILED, err_code=OUTCOME_UNKNOWN,
+                                     vidu_task_id="").update(vidu_task_id=result.task_id):
+        task.set_state(State.QUEUED, expected=State.FAILED, vidu_state=result.state, finished_at=None,
+                       note=f"Vidu's late answer named it {result.task_id}", **fields)
+        return
+    # Someone else moved it on while we waited: Vidu's callback got here first (fine), or an
+    # admin did. Vidu has the task now, so keep its id: never create it again.
+    if not GenerationTask.objects.filter(pk=task.pk, vidu_task_id=result.task_id).exists():
+        GenerationTask.objects.filter(pk=task.pk, vidu_task_id="").update(vidu_task_id=result.task_id)
+        log.error("task %s: created at Vidu as %s but its row had moved on", task.uuid, result.task_id)
 
 
 def on_error(task: GenerationTask, exc: ViduError) -> None:
