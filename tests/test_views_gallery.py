@@ -63,6 +63,15 @@ def test_search_and_filters(alice_client, alice, bob, team_a, query, expected):
         assert sorted(found) == expected
 
 
+@pytest.mark.parametrize("query", ["q=fox%00", "creator=al%00ice", "q=%00&creator=%00"])
+def test_a_nul_byte_in_a_filter_is_no_500(alice_client, alice, team_a, query):
+    # PostgreSQL refuses NUL in text; a filter with one simply matches as if it weren't there.
+    fox = make_task(team_a, alice, prompt="a red fox")
+    response = alice_client.get(f"/gallery/?{query}")
+    assert response.status_code == 200
+    assert tile_ids(response.content.decode()) == [str(fox.uuid)]
+
+
 def test_more_loads_on_scroll(alice_client, alice, team_a):
     for n in range(30):
         make_task(team_a, alice, prompt=f"shot {n}", created_at=timezone.now() - timedelta(minutes=n))

@@ -226,11 +226,16 @@ def task_retry(request, task_uuid):
 # --- gallery and video ---------------------------------------------------------------------------
 
 
+def _text_param(request, name, limit):
+    """A free-text query parameter, without NUL bytes (PostgreSQL refuses them: a 500)."""
+    return request.GET.get(name, "").replace("\x00", "").strip()[:limit]
+
+
 def _gallery_filters(request):
     get = request.GET
     return queries.GalleryFilters(
-        q=get.get("q", "").strip()[:200],
-        creator=get.get("creator", "")[:150],
+        q=_text_param(request, "q", 200),
+        creator=_text_param(request, "creator", 150),
         mode=get.get("mode", "") if get.get("mode") in catalog.MODES else "",
         model=get.get("model", "") if get.get("model") in catalog.MODELS else "",
         when=get.get("when", "") if get.get("when") in queries.WHEN else "",
