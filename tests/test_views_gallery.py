@@ -165,3 +165,9 @@ def test_media_needs_sign_in_and_a_known_file(client, alice_client, alice, team_
     assert client.get(video.url).status_code == 302
     assert alice_client.get("/media/videos/../../etc/passwd").status_code == 404
     assert alice_client.get("/media/videos/unknown.mp4").status_code == 404
+
+
+def test_a_nul_byte_in_a_media_path_is_a_404(alice_client, alice, team_a):
+    make_task(team_a, alice)
+    assert alice_client.get("/media/videos/x%00.mp4").status_code == 404
+

@@ -23,6 +23,8 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 def _owner_uuid(name):
     """The uuid of the task that stores ``name``, or 404."""
+    if "\x00" in name:  # no stored name has one, and PostgreSQL refuses it in a query (a 500)
+        raise Http404("No such file")
     creation = (
         Creation.objects.filter(Q(video=name) | Q(cover=name) | Q(watermarked=name)).values_list("task__uuid", flat=True).first()
     )
