@@ -171,3 +171,11 @@ def test_a_nul_byte_in_a_media_path_is_a_404(alice_client, alice, team_a):
     make_task(team_a, alice)
     assert alice_client.get("/media/videos/x%00.mp4").status_code == 404
 
+
+def test_a_range_of_an_empty_file_is_unsatisfiable(alice_client, alice, team_a):
+    from django.core.files.base import ContentFile
+
+    creation = make_task(team_a, alice).creations.get()
+    creation.video.save("empty.mp4", ContentFile(b""), save=True)
+    response = alice_client.get(creation.video.url, HTTP_RANGE="bytes=-5")
+    assert response.status_code == 416 and response["Content-Range"] == "bytes */0"

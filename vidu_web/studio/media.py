@@ -78,7 +78,7 @@ def _parse_range(header, size):
             return "invalid"
         return start, end
     suffix = int(match[2])
-    if suffix == 0:
+    if suffix == 0 or size == 0:  # no byte to send: RFC 9110 says unsatisfiable
         return "invalid"
     return max(0, size - suffix), size - 1
 
