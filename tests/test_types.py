@@ -111,3 +111,13 @@ def test_create_result():
 def test_create_result_needs_an_id_and_a_state(data):
     with pytest.raises(ValueError):
         CreateResult.parse(data)
+
+
+@pytest.mark.parametrize("odd", [{"creations": 5}, {"creations": {"id": "c"}},
+                                 {"creations": [{"id": "c", "video": {"duration": [1], "fps": {}}}]},
+                                 {"creations": [{"id": "c", "video": {"duration": "nan", "fps": "inf"}}]}])
+def test_odd_shapes_parse_as_unknown_not_a_type_error(raw, odd):
+    # A callback body is anyone's JSON: parsing may refuse it (ValueError), never crash.
+    raw.update(odd)
+    task = TaskResult.parse(raw)
+    assert all(c.video.duration == 0 and c.video.fps == 0 for c in task.creations)

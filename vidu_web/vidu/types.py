@@ -6,6 +6,7 @@ absent and `video.resolution` may be null.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,15 @@ def _int(value: Any, default: int = 0) -> int:
         return default
 
 
+def _float(value: Any) -> float:
+    """A finite number, or 0 (unknown) for anything else."""
+    try:
+        number = float(value or 0)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
 @dataclass(frozen=True)
 class VideoInfo:
     duration: float = 0
@@ -39,7 +49,7 @@ class VideoInfo:
         width = height = None
         if isinstance(res, dict):
             width, height = _int(res.get("width")) or None, _int(res.get("height")) or None
-        return cls(duration=float(data.get("duration") or 0), fps=float(data.get("fps") or 0), width=width, height=height)
+        return cls(duration=_float(data.get("duration")), fps=_float(data.get("fps")), width=width, height=height)
 
 
 @dataclass(frozen=True)
@@ -91,7 +101,7 @@ class TaskResult:
         if not data.get("id") and not data.get("task_id") or not isinstance(state, str):
             raise ValueError("a task needs an id and a state")
         progress = data.get("progress")
-        creations = data.get("creations") or []
+        creations = data.get("creations") if isinstance(data.get("creations"), list) else []
         return cls(
             id=_str(data.get("id") or data.get("task_id")),
             state=state,
