@@ -121,3 +121,16 @@ class _Closed:
     """A base URL where nothing listens."""
 
     url = "http://127.0.0.1:9"
+
+
+def test_the_api_key_is_not_on_the_debug_page_of_a_vidu_error(sandbox):
+    # Django's error page (and its error mails) print every frame's local variables.
+    from django.views.debug import ExceptionReporter
+
+    client = client_for(sandbox, SECRET, timeout=(1.0, 0.5))
+    for call, args in ((client.query, ("123456789012345678",)), (client.cancel, ("123456789012345678",))):
+        with pytest.raises(ViduError) as caught:
+            call(*args)
+        error = caught.value
+        page = ExceptionReporter(None, type(error), error, error.__traceback__).get_traceback_html()
+        assert "_call" in page and SECRET not in page

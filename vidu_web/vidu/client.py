@@ -147,16 +147,20 @@ class ViduClient:
 
     # -- plumbing --------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
-        url = self.provider.url(path)
-        headers = {
+    def _headers(self) -> dict[str, str]:
+        return {
             "Authorization": f"{self.provider.auth_scheme} {self._key.reveal()}",
             "Content-Type": "application/json",
             "Accept": "application/json",
         }
+
+    def _call(self, method: str, path: str, body: dict | None = None) -> Any:
+        url = self.provider.url(path)
         data = json.dumps(body) if body is not None else None
         try:
-            response = self.session.request(method, url, data=data, headers=headers, timeout=self.timeout)
+            # The headers are built inline, never held in a local of this frame: error pages and
+            # error mails print every frame's locals, and this frame is in every ViduError.
+            response = self.session.request(method, url, data=data, headers=self._headers(), timeout=self.timeout)
         except requests.ConnectTimeout:
             raise ViduError(0, "Timeout", f"connecting to {self.provider.base_url} timed out") from None
         except requests.ReadTimeout:
