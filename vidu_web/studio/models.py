@@ -123,15 +123,6 @@ class GenerationTask(models.Model):
     def is_active(self):
         return self.state in ACTIVE_STATES
 
-    @property
-    def is_archived(self):
-        """True once every creation has our copy of its video (what the gallery plays)."""
-        return self.state == State.SUCCEEDED
-
-    @property
-    def outcome_unknown(self):
-        return self.err_code == OUTCOME_UNKNOWN
-
     def set_state(self, state, *, expected=None, vidu_state=None, note="", **fields) -> bool:
         """Move to ``state`` if the row is still in ``expected`` (default: this object's state).
 

@@ -78,7 +78,7 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
         for position, (data, info) in enumerate(zip(blobs, infos, strict=True)):
             image = TaskImage(task=task, position=position, mime=info.mime, width=info.width, height=info.height)
             ext = info.mime.split("/")[1]
-            image.file.save(f"{task.uuid}-{position}.{ext}", _content(data), save=True)
+            image.file.save(f"{task.uuid}-{position}.{ext}", ContentFile(data), save=True)
         TaskEvent.objects.create(task=task, state=State.PENDING)
         transaction.on_commit(lambda: enqueue_submission(task.id))
     return task
@@ -93,10 +93,6 @@ def enqueue_submission(task_id: int) -> None:
 def _read(upload) -> bytes:
     upload.seek(0)
     return upload.read()
-
-
-def _content(data: bytes):
-    return ContentFile(data)
 
 
 # --- actions on an existing task (the UI and the admin call these) ---------------------------

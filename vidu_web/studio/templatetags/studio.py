@@ -26,11 +26,6 @@ def seconds(value):
 
 
 @register.filter
-def mode_label(value):
-    return catalog.MODES.get(value, value)
-
-
-@register.filter
 def model_label(value):
     spec = catalog.MODELS.get(value)
     return spec.label if spec else value
