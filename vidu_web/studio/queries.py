@@ -58,8 +58,7 @@ def progress_tasks(user, team, uuids):
     wanted = Q(state__in=ACTIVE_STATES)
     if uuids:
         wanted |= Q(uuid__in=uuids)
-    tasks = GenerationTask.objects.filter(team=team, creator=user, deleted_at__isnull=True).filter(wanted)
-    return _with_cards(tasks.order_by("-created_at", "-id"))[:100]
+    return user_tasks(user, team).filter(wanted)[:100]
 
 
 @dataclass
