@@ -28,6 +28,20 @@ def vidu_settings(settings, sandbox):
 
 
 @pytest.fixture
+def cluster_settings(vidu_settings, settings, tmp_path):
+    """Settings a qcluster subprocess inherits (tests/cluster.py): fast cadences, own media."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a cluster subprocess shares the test database only on PostgreSQL (make test uses it)")
+    settings.PIPELINE_FAST = True
+    settings.VIDU_TIMEOUT = 2
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.VIDU_CALLBACK_BASE_URL = ""
+    return settings
+
+
+@pytest.fixture
 def team_a(db):
     from vidu_web.teams.models import Team
 

@@ -7,23 +7,12 @@ submission is enqueued on commit and everything after it happens in the cluster.
 import pytest
 from cluster import running_cluster, wait_for
 from django.core.files.storage import default_storage
-from django.db import connection
 from pipeline_helpers import text_task
 
 from vidu_web.studio.models import FINAL_STATES, OUTCOME_UNKNOWN, Creation, GenerationTask, State, SweepSlot
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]
 
-
-@pytest.fixture
-def cluster_settings(vidu_settings, settings, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("a cluster subprocess shares the test database only on PostgreSQL")
-    settings.PIPELINE_FAST = True
-    settings.VIDU_TIMEOUT = 2
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.VIDU_CALLBACK_BASE_URL = ""
-    return settings
 
 
 def all_final(tasks):

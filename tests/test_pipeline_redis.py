@@ -6,7 +6,6 @@ import sys
 import pytest
 import redis
 from cluster import ROOT, cluster_env, running_cluster, wait_for
-from django.db import connection
 from django_q.models import OrmQ
 from pipeline_helpers import text_task
 
@@ -16,16 +15,6 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
-
-@pytest.fixture
-def cluster_settings(vidu_settings, settings, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.fail("a cluster subprocess shares the test database only on PostgreSQL: run `make test`")
-    settings.PIPELINE_FAST = True
-    settings.VIDU_TIMEOUT = 2
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.VIDU_CALLBACK_BASE_URL = ""
-    return settings
 
 
 @pytest.fixture
