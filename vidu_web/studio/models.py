@@ -76,6 +76,8 @@ class GenerationTask(models.Model):
     # off_peak, watermark, style), with Vidu's names, exactly as they will be sent.
     params = models.JSONField(default=dict, blank=True)
     provider = models.CharField(max_length=20)
+    # The failed task this one tries again (at most one copy each, so a double click pays once).
+    retry_of = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_as")
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
     vidu_task_id = models.CharField(max_length=40, blank=True, db_index=True)

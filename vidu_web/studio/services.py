@@ -3,7 +3,7 @@
 import logging
 
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -143,7 +143,14 @@ def retry_task(task: GenerationTask, user) -> GenerationTask:
         if reset:
             transaction.on_commit(lambda: enqueue_submission(task.id))
             return task
-    return copy_task(task, user)
+    # One copy per failed task: a second click (or a second tab) gets the first copy back.
+    existing = GenerationTask.objects.filter(retry_of=task).first()
+    if existing:
+        return existing
+    try:
+        return copy_task(task, user)
+    except IntegrityError:  # a concurrent retry made the copy first
+        return GenerationTask.objects.get(retry_of=task)
 
 
 def copy_task(task: GenerationTask, user) -> GenerationTask:
@@ -152,7 +159,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
         copy = GenerationTask.objects.create(
             team=task.team, creator=user, prompt=task.prompt, mode=task.mode, model=task.model,
             duration=task.duration, resolution=task.resolution, params=task.params, provider=provider().name,
-            next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
+            retry_of=task, next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
         for image in task.images.all():
             with image.file.open("rb") as f:
                 data = f.read()
