@@ -90,8 +90,12 @@ def archive(task_id: int) -> None:
     if not lease.take():
         return
     task = GenerationTask.objects.get(pk=task_id)
+    creations = list(task.creations.all())
+    if not creations:
+        task.fail("NoCreation", "Vidu reported success but sent no video.", expected=State.ARCHIVING)
+        return
     try:
-        for creation in task.creations.all():
+        for creation in creations:
             if not creation.is_archived:
                 copy_creation(task, creation, lease)
     except LeaseLost:
@@ -103,9 +107,6 @@ def archive(task_id: int) -> None:
     except Exception as exc:  # a storage error, a bug: still bounded, still visible
         log.exception("task %s: archive failed unexpectedly", task.uuid)
         failed(task, creation, ArchiveError(f"an unexpected {type(exc).__name__}"))
-        return
-    if not task.creations.exists():
-        task.fail("NoCreation", "Vidu reported success but sent no video.", expected=State.ARCHIVING)
         return
     task.set_state(State.SUCCEEDED, expected=State.ARCHIVING, progress=100, err_code="", error="")
 
