@@ -89,6 +89,15 @@ def test_estimate_uses_the_median_of_the_teams_similar_tasks(alice, bob, team_a)
     assert progress.estimated and 45 <= progress.percent <= 55 and 18 <= progress.eta <= 22
 
 
+def test_a_task_past_the_usual_time_says_so_instead_of_a_countdown(alice, alice_client, team_a):
+    running = make_task(team_a, alice, state=State.QUEUED, model="viduq2", duration=5, resolution="720p",
+                        created_at=timezone.now() - timedelta(seconds=90))
+    progress = queries.progress_of(running, {("viduq2", 5, "720p"): 40.0})
+    assert (progress.eta, progress.overdue) == (None, True) and progress.percent == 95
+    page = alice_client.get("/tasks/").content.decode()
+    assert "taking longer than usual" in page and " left</span>" not in page
+
+
 def test_vidus_progress_wins_over_the_estimate(alice, team_a):
     task = make_task(team_a, alice, state=State.PROCESSING, progress=30, started_at=timezone.now() - timedelta(seconds=30))
     progress = queries.progress_of(task, {})

@@ -194,6 +194,7 @@ class Progress:
     estimated: bool  # an estimate from elapsed time, not Vidu's figure
     elapsed: int  # seconds since the task was made (to its end, once finished)
     eta: int | None  # seconds left, when there is a sensible guess
+    overdue: bool = False  # running longer than this kind of task usually takes
 
 
 def progress_of(task, typical: dict[tuple, float], now=None) -> Progress:
@@ -208,7 +209,8 @@ def progress_of(task, typical: dict[tuple, float], now=None) -> Progress:
     guessed = expected is None
     if guessed:
         expected = BASE_SECONDS + PER_SECOND * task.duration * (1.5 if task.resolution == "1080p" else 1)
-    eta = max(1, int(expected - elapsed))
+    # Past the usual time, any "seconds left" would be a guess: say it is slow instead.
+    eta = max(1, int(expected - elapsed)) if elapsed < expected else None
     if task.state == State.ARCHIVING:
         return Progress(max(task.progress or 0, 97), False, elapsed, 2)
     if task.progress is not None and task.state == State.PROCESSING:
@@ -219,7 +221,7 @@ def progress_of(task, typical: dict[tuple, float], now=None) -> Progress:
     pct = int(min(95, 100 * elapsed / max(expected, 1)))
     if task.state in (State.PENDING, State.SUBMITTING):
         pct = min(pct, 5)
-    return Progress(max(pct, 1), True, elapsed, eta)
+    return Progress(max(pct, 1), True, elapsed, eta, overdue=eta is None)
 
 
 def attach_progress(team, tasks, now=None):
