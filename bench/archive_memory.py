@@ -10,14 +10,14 @@ MEDIA_ROOT while a thread samples VmRSS every 5 ms. Goal (design.md): under 50 M
 import argparse
 import gc
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
+
+from pipeline import free_port, wait_http  # bench/ is this script's own folder
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -36,9 +36,7 @@ def main():
     args = parser.parse_args()
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-archive-")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     os.environ.update({"DATABASE_URL": f"sqlite:///{tmp.name}/bench.sqlite3", "MEDIA_ROOT": f"{tmp.name}/media",
                        "VIDU_WEB_TESTING": "1", "VIDU_PROVIDER": "sandbox", "SANDBOX_PORT": str(port),
                        "PIPELINE_FAST": "1", "DJANGO_SETTINGS_MODULE": "vidu_web.settings"})
@@ -47,7 +45,7 @@ def main():
     sandbox = subprocess.Popen([sys.executable, str(ROOT / "manage.py"), "vidu_sandbox", "--port", str(port),
                                 "--step", "0.2"], stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     try:
-        _wait(f"http://127.0.0.1:{port}/_sandbox/health")
+        wait_http(f"http://127.0.0.1:{port}/_sandbox/health")
         import django
 
         django.setup()
@@ -109,17 +107,6 @@ def run(mb):
     print(f"archive of a {size:.0f} MB video: {seconds:.1f} s, worker RSS idle {idle:.1f} MB, "
           f"peak {peak[0]:.1f} MB, +{peak[0] - idle:.1f} MB above idle (goal < 50 MB)")
 
-
-def _wait(url, timeout=20):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 if __name__ == "__main__":
