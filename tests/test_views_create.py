@@ -147,6 +147,14 @@ def test_the_model_list_follows_the_mode(alice_client):
     assert 'value="viduq2"' in html and 'value="viduq2-pro"' not in html and 'name="aspect_ratio"' in html
 
 
+def test_the_prompt_note_keeps_its_style_when_the_mode_changes(alice_client):
+    # the note beside "Prompt" is swapped out of band: it must come back with its class,
+    # else it reads "Prompt optional" in the label's bold, with no gap
+    for mode, note in (("img2video", "optional"), ("text2video", "required")):
+        html = alice_client.get(f"/create/params/?mode={mode}", **HTMX).content.decode()
+        assert f'<span class="label-note" id="prompt-required" hx-swap-oob="true">{note}</span>' in html
+
+
 def test_duration_and_resolution_follow_the_model(alice_client):
     html = alice_client.get("/create/params/?mode=img2video&model=vidu2.0&duration=8&resolution=1080p").content.decode()
     assert '<option value="4">4 s</option>' in html and '<option value="8" selected>' in html
