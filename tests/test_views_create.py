@@ -155,6 +155,13 @@ def test_the_prompt_note_keeps_its_style_when_the_mode_changes(alice_client):
         assert f'<span class="label-note" id="prompt-required" hx-swap-oob="true">{note}</span>' in html
 
 
+def test_the_params_listener_disables_nothing(alice_client):
+    # it sits inside the form, whose hx-disabled-elt would be inherited and find no button
+    # from the hidden span: htmx logs an error on every mode change
+    html = alice_client.get("/create/").content.decode()
+    assert 'hx-sync="this:replace" hx-disabled-elt="unset"' in html
+
+
 def test_duration_and_resolution_follow_the_model(alice_client):
     html = alice_client.get("/create/params/?mode=img2video&model=vidu2.0&duration=8&resolution=1080p").content.decode()
     assert '<option value="4">4 s</option>' in html and '<option value="8" selected>' in html
