@@ -181,6 +181,45 @@
   document.addEventListener("focusin", function (e) { play(tileVideo(e)); });
   document.addEventListener("focusout", function (e) { stop(tileVideo(e)); });
 
+  // After the create form comes back, show the creator where to look: the first field with an
+  // error (focused), else the "Started" note. Without this the swap drops focus to <body> and
+  // the browser's scroll anchoring can leave a phone user far down the Recent list.
+  var formPending = false;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "create-form") formPending = true;
+  });
+  function reveal(el) {
+    var r = el.getBoundingClientRect();
+    var top = document.querySelector(".topbar");
+    var covered = top ? top.getBoundingClientRect().bottom : 0;
+    if (r.top < covered || r.bottom > window.innerHeight) el.scrollIntoView({ block: "center" });
+  }
+  function afterFormSwap() {
+    var form = document.getElementById("create-form");
+    if (!form) return;
+    var first = form.querySelector(".alert-error, .has-error, .alert-success");
+    if (!first) return;
+    if (first.classList.contains("has-error")) {
+      var control = first.querySelector("input:checked, textarea, select, input:not([type=hidden])") || first;
+      control.focus({ preventScroll: true });
+      reveal(first);
+    } else if (first.classList.contains("alert-error")) {
+      first.setAttribute("tabindex", "-1");
+      first.focus({ preventScroll: true });
+      reveal(first);
+    } else {
+      var prompt = document.getElementById("id_prompt");
+      if (prompt) prompt.focus({ preventScroll: true });  // ready for the next variation
+      reveal(first);
+    }
+  }
+  document.addEventListener("htmx:afterRequest", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "create-form" && !e.detail.successful) formPending = false;
+  });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (formPending && e.target && e.target.id === "create-form") { formPending = false; afterFormSwap(); }
+  });
+
   document.addEventListener("htmx:afterSettle", function () { scan(true); });
   document.addEventListener("htmx:oobAfterSwap", function () { setTimeout(function () { scan(true); }, 0); });
 

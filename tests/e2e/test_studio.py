@@ -183,3 +183,25 @@ def test_it_fits_a_phone(browser_pages, alice, team_a, e2e_media):
     for url in ("/create/", "/tasks/", "/gallery/"):
         page.goto(url)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), url
+
+
+def test_on_a_phone_a_refused_submit_shows_its_error_and_focuses_the_field(browser_pages, alice, team_a, e2e_media):
+    # a long Recent list below the form: the swap used to drop focus to <body> and scroll
+    # anchoring carried the page down the list, far from the error
+    for n in range(6):
+        make_task(team_a, alice, state=State.SUCCEEDED, prompt=f"older {n}")
+    page = browser_pages(alice, width=390, height=844)
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.goto("/create/")
+    page.locator("label.seg", has_text="Image to video").click()
+    page.wait_for_function("() => document.querySelector('#prompt-required').textContent === 'optional'")
+    button = page.get_by_role("button", name="Generate")
+    button.scroll_into_view_if_needed()
+    button.click()
+    page.locator("#images-error").wait_for()
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'id_images'")
+    box = page.locator("#images-error").bounding_box()
+    assert 0 < box["y"] < 844, box
+    assert not GenerationTask.objects.exclude(prompt__text__startswith="older").exists()
+    assert console == []
