@@ -104,6 +104,19 @@ def test_vidus_progress_wins_over_the_estimate(alice, team_a):
     assert (progress.percent, progress.estimated) == (30, False) and 60 <= progress.eta <= 80
 
 
+def test_vidus_zero_is_not_a_step_back_nor_a_wild_countdown(alice, team_a):
+    # queued for 4 s of a usual 40: the estimate says 10 %; Vidu then reports 0, then 1
+    typical = {("viduq2", 5, "720p"): 40.0}
+    fields = dict(model="viduq2", duration=5, resolution="720p", created_at=timezone.now() - timedelta(seconds=4))
+    queued = queries.progress_of(make_task(team_a, alice, state=State.QUEUED, **fields), typical)
+    zero = queries.progress_of(make_task(team_a, alice, state=State.PROCESSING, progress=0,
+                                         started_at=timezone.now() - timedelta(seconds=2), **fields), typical)
+    assert zero.percent >= queued.percent and zero.estimated
+    one = queries.progress_of(make_task(team_a, alice, state=State.PROCESSING, progress=1,
+                                        started_at=timezone.now() - timedelta(seconds=2), **fields), typical)
+    assert one.percent == 1 and 30 <= one.eta <= 36  # the usual time, not 2 s x 99
+
+
 def test_cancel_calls_the_service(alice_client, alice, team_a, monkeypatch):
     task = make_task(team_a, alice, state=State.QUEUED)
     calls = []
