@@ -47,6 +47,14 @@ def test_it_paginates(alice_client, alice, team_a):
     assert alice_client.get("/tasks/?page=99").status_code == 200
 
 
+def test_a_page_past_the_end_says_so_instead_of_no_tasks_yet(alice_client, alice, team_a):
+    make_task(team_a, alice)
+    html = alice_client.get("/tasks/?state=succeeded&page=99").content.decode()
+    assert "No tasks" not in html and "Nothing on page 99" in html
+    assert 'href="?state=succeeded">Back to the first page' in html
+    assert "Page 99" not in html and 'rel="prev"' not in html  # no pager leading to more empty pages
+
+
 def test_progress_returns_every_asked_card_in_one_response(alice_client, alice, team_a):
     running = [make_task(team_a, alice, state=State.PROCESSING, progress=p) for p in (10, 50, 90)]
     done = make_task(team_a, alice)
