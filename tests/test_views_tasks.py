@@ -154,6 +154,20 @@ def test_try_again_calls_the_service(alice_client, alice, team_a, monkeypatch):
     assert calls == [(task.pk, alice.pk)]
 
 
+@pytest.mark.parametrize("next_url, lands_on", [
+    ("/tasks/?state=failed&page=2", "/tasks/"),  # the filter would hide the new task
+    ("/create/", "/create/"),  # its Recent list shows it
+    ("VIDEO_OF_FAILED", "VIDEO_OF_NEW"),  # the failed one's page would still show the failure
+])
+def test_try_again_lands_where_the_new_task_shows(alice_client, alice, team_a, monkeypatch, next_url, lands_on):
+    task = make_task(team_a, alice, state=State.FAILED)
+    new = make_task(team_a, alice, state=State.PENDING)
+    monkeypatch.setattr(services, "retry_task", lambda t, user: new, raising=False)
+    swap = {"VIDEO_OF_FAILED": f"/videos/{task.uuid}/", "VIDEO_OF_NEW": f"/videos/{new.uuid}/"}
+    response = csrf_post(alice_client, f"/tasks/{task.uuid}/retry/", {"next": swap.get(next_url, next_url)})
+    assert response.status_code == 302 and response["Location"] == swap.get(lands_on, lands_on)
+
+
 def test_try_again_only_for_failed_tasks(alice_client, alice, team_a, monkeypatch):
     task = make_task(team_a, alice)
     monkeypatch.setattr(services, "retry_task", lambda t, user: pytest.fail("must not be called"), raising=False)

@@ -8,6 +8,7 @@ named partial and plain requests with the whole page.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -214,13 +215,21 @@ def task_retry(request, task_uuid):
     if task.state not in (State.FAILED, State.CANCELLED):
         messages.error(request, "Only a failed or cancelled task can be tried again.")
         return redirect(_back(request, reverse("tasks")))
+    back = _back(request, reverse("tasks"))
     try:
-        services.retry_task(task, request.user)
+        new = services.retry_task(task, request.user)
     except services.TaskRejected as exc:
         messages.error(request, "Couldn't try again: " + "; ".join(exc.errors.values()))
-    else:
-        messages.success(request, "Trying again: a new task is on its way.")
-    return redirect(_back(request, reverse("tasks")))
+        return redirect(back)
+    messages.success(request, "Trying again: a new task is on its way.")
+    # Show the new task: a "Failed" filter or a later page of the list would hide it, and the
+    # failed video's own page would still show the failure.
+    path = urlsplit(back).path
+    if path == reverse("tasks"):
+        return redirect("tasks")
+    if path == reverse("video", args=[task.uuid]):
+        return redirect("video", new.uuid)
+    return redirect(back)
 
 
 # --- gallery and video ---------------------------------------------------------------------------
