@@ -55,6 +55,13 @@ def test_a_page_past_the_end_says_so_instead_of_no_tasks_yet(alice_client, alice
     assert "Page 99" not in html and 'rel="prev"' not in html  # no pager leading to more empty pages
 
 
+def test_a_fresh_task_was_made_just_now_not_0_minutes_ago(alice_client, alice, team_a):
+    make_task(team_a, alice, state=State.QUEUED, created_at=timezone.now())
+    make_task(team_a, alice, created_at=timezone.now() - timedelta(minutes=3, seconds=5))
+    html = alice_client.get("/tasks/").content.decode()
+    assert "0 minutes" not in html and ">just now</time>" in html and ">3\xa0minutes ago</time>" in html
+
+
 def test_progress_returns_every_asked_card_in_one_response(alice_client, alice, team_a):
     running = [make_task(team_a, alice, state=State.PROCESSING, progress=p) for p in (10, 50, 90)]
     done = make_task(team_a, alice)

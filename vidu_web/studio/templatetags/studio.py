@@ -1,6 +1,8 @@
 """Small filters for the studio's templates."""
 
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from vidu_web.vidu import catalog
 
@@ -41,3 +43,15 @@ def first_creation(task):
     """The task's first stored creation (from the prefetch), or None."""
     creations = list(task.creations.all())
     return creations[0] if creations else None
+
+
+@register.filter
+def ago(value, now=None):
+    """When something happened, as a creator reads it: "just now" under a minute (Django's
+    timesince says "0 minutes"), else "3 minutes ago", "2 hours, 5 minutes ago"."""
+    if not value:
+        return ""
+    now = now or timezone.now()
+    if (now - value).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(value, now)} ago"
