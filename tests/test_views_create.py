@@ -86,9 +86,10 @@ def test_bad_values_show_beside_their_field_and_create_nothing(alice_client, dat
 
 
 @pytest.mark.parametrize("blob, words", [
-    (b"not an image at all", "a png, jpeg or webp image we can read"),
+    (b"not an image at all", "a png, jpeg or webp file we can read"),
     (png(64, 64), "at least 128x128"),
     (png(1000, 200), "within 1:4"),
+    (png(1000, 100), "at least 128 pixels (at least 128x128) and its sides must be within 1:4"),
     (png(fmt="GIF"), "use png, jpeg or webp"),
 ])
 def test_bad_files_show_beside_the_images_and_create_nothing(alice_client, blob, words):
@@ -96,6 +97,12 @@ def test_bad_files_show_beside_the_images_and_create_nothing(alice_client, blob,
     html = response.content.decode()
     assert 'id="images-error"' in html and words in html
     assert not GenerationTask.objects.exists() and not TaskImage.objects.exists()
+
+
+def test_a_bad_file_among_several_is_named(alice_client):
+    images = [upload(png(256, 256)), upload(png(50, 50))]
+    response = csrf_post(alice_client, "/create/", {"mode": "start-end2video", "model": "viduq1", "images": images})
+    assert "Image 2 is 50x50 pixels" in response.content.decode() and not GenerationTask.objects.exists()
 
 
 def test_a_too_big_file_is_refused(alice_client, settings):

@@ -35,8 +35,10 @@ def check_images(mode: str, files: list[bytes]) -> list[images.ImageInfo]:
         try:
             infos.append(images.inspect(data))
         except images.ImageRejected as exc:
-            prefix = f"Image {n}: " if len(files) > 1 else ""
-            raise TaskRejected({"images": prefix + str(exc)}) from None
+            message = str(exc)
+            if len(files) > 1 and message.startswith("The image"):
+                message = f"Image {n}" + message.removeprefix("The image")
+            raise TaskRejected({"images": message}) from None
     if mode == catalog.START_END and len(infos) == 2:
         try:
             images.check_start_end(*infos)

@@ -20,7 +20,10 @@ MAX_PIXELS = 50_000_000  # refuse decompression bombs before decoding
 
 
 class ImageRejected(ValueError):
-    """The file isn't an image Vidu takes; the message says why, for a creator."""
+    """The file isn't an image Vidu takes; the message says why, for a creator.
+
+    Messages about one image start with "The image", so a caller can name which one.
+    """
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,16 @@ def inspect(data: bytes) -> ImageInfo:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
             Image.DecompressionBombError):
-        raise ImageRejected("This file isn't a png, jpeg or webp image we can read.") from None
+        raise ImageRejected("The image isn't a png, jpeg or webp file we can read.") from None
     if fmt not in FORMATS:
-        raise ImageRejected(f"This is a {fmt} image; use png, jpeg or webp.")
+        raise ImageRejected(f"The image is a {fmt} file; use png, jpeg or webp.")
+    problems = []
     if width < MIN_SIDE or height < MIN_SIDE:
-        raise ImageRejected(f"The image is {width}x{height}; it must be at least {MIN_SIDE}x{MIN_SIDE} pixels.")
+        problems.append(f"each side must be at least {MIN_SIDE} pixels (at least {MIN_SIDE}x{MIN_SIDE})")
     if max(width / height, height / width) > MAX_RATIO:
-        raise ImageRejected(f"The image is {width}x{height}; its sides must be within 1:4 of each other.")
+        problems.append("its sides must be within 1:4 of each other")
+    if problems:
+        raise ImageRejected(f"The image is {width}x{height} pixels: {' and '.join(problems)}.")
     return ImageInfo(FORMATS[fmt], width, height)
 
 
