@@ -4,4 +4,9 @@ from . import views
 
 urlpatterns = [
     path("teams/switch/", views.switch_team, name="switch-team"),
+    path("team/", views.team, name="team"),
+    path("team/members/add/", views.member_add, name="team-member-add"),
+    path("team/members/<int:membership_id>/role/", views.member_role, name="team-member-role"),
+    path("team/members/<int:membership_id>/remove/", views.member_remove, name="team-member-remove"),
+    path("team/budget/", views.budget, name="team-budget"),
 ]

@@ -1,10 +1,24 @@
-"""The header's team switcher."""
+"""The header's team switcher and the team page: members, roles, credits and the budget.
 
-from django.shortcuts import redirect
+The team page is always the current team's (``request.membership``). A member is reached only
+through ``_get_member``, which 404s for any membership outside the current team. Anyone in the
+team may look and may leave; changing others needs an owner or admin (403 otherwise, as in
+studio's views).
+"""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
+from . import queries
 from .access import SESSION_KEY, membership_in
+from .forms import AddMemberForm, BudgetForm, RemoveForm, RoleForm
+from .models import Membership, Team
 
 
 @require_POST
@@ -19,3 +33,134 @@ def switch_team(request):
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = "gallery"
     return redirect(target)
+
+
+# --- the team page ------------------------------------------------------------------------------
+
+
+def _get_member(request, membership_id):
+    """A membership of the current team, or 404: another team's ids reveal nothing."""
+    return get_object_or_404(Membership.objects.select_related("user", "team"), pk=membership_id, team=request.team)
+
+
+def _require_admin(actor):
+    if not actor.is_admin:
+        raise PermissionDenied("Only the team's owners and admins can change its members.")
+
+
+def _lock(request):
+    """Lock the current team's row until the transaction ends, and re-read who is acting.
+    Membership changes in a team go one at a time, so a last-owner check counts owners who
+    stay owners (two owners demoting each other at once must not leave none)."""
+    Team.objects.select_for_update().filter(pk=request.team.pk).first()
+    return membership_in(request.user, request.team.pk)  # 404 if they were removed meanwhile
+
+
+def _page(request, *, add_form=None, budget_form=None, failed=None):
+    """The page, or its body for htmx. ``failed`` is a bound form for one member's row."""
+    me = request.membership
+    if request.method == "POST":  # what the POST just changed: the budget, or my own role
+        me = Membership.objects.select_related("team").get(pk=me.pk)
+    team = me.team
+    rows = queries.members(team)
+    spend = queries.spend(team, rows)
+    for row in rows:
+        mine = failed is not None and failed.member.pk == row.pk
+        row.role_errors = failed.errors.get("role", []) if mine else []
+        row.remove_errors = failed.non_field_errors() if mine else []
+    context = {
+        "team": team,
+        "me": me,
+        "rows": rows,
+        "spend": spend,
+        "can_manage": me.is_admin,
+        "is_owner": me.role == Membership.Role.OWNER,
+        "roles": Membership.Role.choices,
+        "add_form": add_form or AddMemberForm(team=team, actor=me),
+        "budget_form": budget_form or BudgetForm(instance=team),
+    }
+    if request.htmx and request.method == "POST":
+        return render(request, "teams/team.html#body", context)
+    return render(request, "teams/team.html", context)
+
+
+def _done(request, message):
+    messages.success(request, message)
+    if request.htmx:
+        return _page(request)
+    return redirect("team")
+
+
+@require_GET
+def team(request):
+    return _page(request)
+
+
+@require_POST
+def member_add(request):
+    _require_admin(request.membership)
+    with transaction.atomic():
+        actor = _lock(request)
+        _require_admin(actor)
+        form = AddMemberForm(request.POST, team=actor.team, actor=actor)
+        if form.is_valid():
+            added = form.save()
+    if not form.is_valid():
+        return _page(request, add_form=form)
+    return _done(request, f"{added.user.get_username()} joined {actor.team.name} as {added.get_role_display().lower()}.")
+
+
+@require_POST
+def member_role(request, membership_id: int):
+    member = _get_member(request, membership_id)
+    _require_admin(request.membership)
+    with transaction.atomic():
+        actor = _lock(request)
+        _require_admin(actor)
+        member = _get_member(request, membership_id)  # as it is now, under the lock
+        form = RoleForm(request.POST, member=member, actor=actor)
+        if form.is_valid():
+            form.save()
+    if not form.is_valid():
+        return _page(request, failed=form)
+    return _done(request, f"{member.user.get_username()} is now {member.get_role_display().lower()}.")
+
+
+@require_POST
+def member_remove(request, membership_id: int):
+    member = _get_member(request, membership_id)
+    leaving = member.pk == request.membership.pk
+    if not leaving:
+        _require_admin(request.membership)
+    with transaction.atomic():
+        actor = _lock(request)
+        if not leaving:
+            _require_admin(actor)
+        member = _get_member(request, membership_id)  # as it is now, under the lock
+        form = RemoveForm(request.POST, member=member, actor=actor)
+        if form.is_valid():
+            form.save()
+    if not form.is_valid():
+        return _page(request, failed=form)
+    if leaving:
+        messages.success(request, f"You left {member.team.name}.")
+        return HttpResponseClientRedirect(reverse("gallery")) if request.htmx else redirect("gallery")
+    return _done(request, f"{member.user.get_username()} is no longer in {member.team.name}.")
+
+
+@require_POST
+def budget(request):
+    if request.membership.role != Membership.Role.OWNER:
+        raise PermissionDenied("Only the team's owners can set its budget.")
+    with transaction.atomic():
+        actor = _lock(request)
+        if actor.role != Membership.Role.OWNER:
+            raise PermissionDenied("Only the team's owners can set its budget.")
+        form = BudgetForm(request.POST, instance=actor.team)
+        if form.is_valid():
+            team = form.save()
+    if not form.is_valid():
+        return _page(request, budget_form=form)
+    if team.credit_budget:
+        return _done(request, f"The monthly budget is now {team.credit_budget} credits.")
+    return _done(request, "The team has no monthly budget now.")

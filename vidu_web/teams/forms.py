@@ -1,0 +1,118 @@
+"""The team page's forms: add a member, change a role, remove (or leave), set the budget.
+
+Each form gets the acting membership and checks the role rules in ``clean``, so a view only
+locks the team, validates and saves. The view validates under a lock on the team row: counting
+owners is only safe there (two owners demoting each other at once must not leave none).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from .models import Membership, Team
+
+Role = Membership.Role
+BUDGET_MAX = 2**31 - 1  # PostgreSQL's integer; a bigger number would be a 500, not a message
+
+
+def _owner_count(team):
+    return team.memberships.filter(role=Role.OWNER).count()
+
+
+def _owner_rule(actor, old_role, new_role):
+    """Only an owner makes or unmakes owners."""
+    touches_owner = Role.OWNER in (old_role, new_role) and old_role != new_role
+    if touches_owner and actor.role != Role.OWNER:
+        return "Only an owner can make or unmake owners."
+    return None
+
+
+class AddMemberForm(forms.Form):
+    username = forms.CharField(max_length=150, strip=True, error_messages={"required": "Type their username."})
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    def __init__(self, *args, team: Team, actor: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team, self.actor = team, actor
+        self.user = None
+
+    def clean_username(self):
+        name = self.cleaned_data["username"]
+        # Same message for a missing and an inactive account: nothing more about other users.
+        user = get_user_model().objects.filter(username=name, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(f"No one is signed up as “{name}”. Check the spelling: usernames are exact.")
+        if self.team.memberships.filter(user=user).exists():
+            raise forms.ValidationError(f"{name} is already in {self.team.name}.")
+        self.user = user
+        return name
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        if role == Role.OWNER and self.actor.role != Role.OWNER:
+            raise forms.ValidationError("Only an owner can make someone an owner.")
+        return role
+
+    def save(self):
+        return Membership.objects.create(team=self.team, user=self.user, role=self.cleaned_data["role"])
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+    def __init__(self, *args, member: Membership, actor: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member, self.actor = member, actor
+
+    def clean_role(self):
+        role = self.cleaned_data["role"]
+        problem = _owner_rule(self.actor, self.member.role, role)
+        if problem:
+            raise forms.ValidationError(problem)
+        if self.member.role == Role.OWNER and role != Role.OWNER and _owner_count(self.member.team) <= 1:
+            raise forms.ValidationError("The last owner stays an owner: make someone else an owner first.")
+        return role
+
+    def save(self):
+        self.member.role = self.cleaned_data["role"]
+        self.member.save(update_fields=["role"])
+        return self.member
+
+
+class RemoveForm(forms.Form):
+    """No fields: removing (or leaving) is allowed or not by the roles alone."""
+
+    def __init__(self, *args, member: Membership, actor: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.member, self.actor = member, actor
+
+    @property
+    def leaving(self):
+        return self.member.pk == self.actor.pk
+
+    def clean(self):
+        if self.member.role == Role.OWNER:
+            if not self.leaving and self.actor.role != Role.OWNER:
+                raise forms.ValidationError("Only an owner can remove an owner.")
+            if _owner_count(self.member.team) <= 1:
+                who = "You are" if self.leaving else "They are"
+                raise forms.ValidationError(f"{who} the last owner: make someone else an owner first.")
+        return super().clean()
+
+    def save(self):
+        self.member.delete()
+
+
+class BudgetForm(forms.ModelForm):
+    credit_budget = forms.IntegerField(
+        label="Monthly credit budget",
+        min_value=0,
+        max_value=BUDGET_MAX,
+        help_text="Credits the team may spend each calendar month (UTC). 0 means no budget.",
+        error_messages={"required": "Type a number of credits, or 0 for no budget."},
+    )
+
+    class Meta:
+        model = Team
+        fields = ["credit_budget"]
