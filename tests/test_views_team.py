@@ -338,6 +338,12 @@ def test_another_teams_memberships_are_404(charlie_client, alice, bob, charlie, 
     assert sorted(team_a.memberships.values_list("user__username", "role")) == [("alice", "owner"), ("bob", "member")]
 
 
+def test_a_member_gets_404_not_403_for_another_teams_membership(bob_client, bob, charlie):
+    theirs = membership(charlie.teams.get(), charlie)
+    assert post(bob_client, f"/team/members/{theirs.pk}/role/", {"role": "viewer"}).status_code == 404
+    assert post(bob_client, f"/team/members/{theirs.pk}/remove/").status_code == 404
+
+
 def test_a_membership_of_a_team_im_not_working_in_now_is_404(alice_client, alice, charlie, team_a):
     # Alice owns another team too, but the page acts on the current team only.
     other = charlie.teams.get()
