@@ -26,6 +26,7 @@ from urllib.parse import quote
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
+from sandbox_fixtures import wait_for  # noqa: F401 (re-exported for the cluster tests)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -146,14 +147,3 @@ def running_cluster(env: dict | None = None):
         cluster.stop()
         Path(cluster.logfile.name).unlink(missing_ok=True)
 
-
-def wait_for(condition, timeout: float, interval: float = 0.1, message: str = "condition"):
-    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {message}")
-        time.sleep(interval)

@@ -53,7 +53,7 @@ def assert_error_body(response: requests.Response, status: int, reason: str | No
     return body
 
 
-def wait_for(check: Callable[[], object], timeout: float = 5.0, interval: float = 0.03):
+def wait_for(check: Callable[[], object], timeout: float = 5.0, interval: float = 0.03, message: str = "condition"):
     """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -61,7 +61,7 @@ def wait_for(check: Callable[[], object], timeout: float = 5.0, interval: float 
         if result:
             return result
         if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s (last result: {result!r})")
+            pytest.fail(f"timed out after {timeout} s waiting for {message} (last result: {result!r})")
         time.sleep(interval)
 
 
