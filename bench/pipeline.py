@@ -123,22 +123,21 @@ def sweep_figures(sandbox, n, rounds):
     from django.conf import settings
     from django.utils import timezone
 
+    from vidu_web.studio import providers
     from vidu_web.studio.models import GenerationTask, Prompt, State
     from vidu_web.studio.sweep import Sweep
-    from vidu_web.studio.upstream import get_client
 
     sandbox_call(sandbox, "config", {"step": 3600, "max_running": 100000})
     team, user = team_and_user()
     prompt = Prompt.objects.create(team=team, author=user, text="bench")
-    client = get_client()
+    target = providers.current()
     with ThreadPoolExecutor(16) as pool:
-        ids = list(pool.map(lambda i: _create(get_client, i), range(n)))
+        ids = list(pool.map(lambda i: _create(providers.adapter(target.name, target.endpoint), i), range(n)))
     now = timezone.now()
     GenerationTask.objects.bulk_create([
         GenerationTask(team=team, creator=user, prompt=prompt, mode="text2video", model="viduq2", duration=5,
-                       resolution="720p", provider="sandbox", state=State.QUEUED, vidu_task_id=vid,
+                       resolution="720p", provider=target.name, endpoint=target.endpoint, state=State.QUEUED, vidu_task_id=vid,
                        submitted_at=now, next_attempt_at=now) for vid in ids])
-    client.close()
     times = []
     for _ in range(rounds):
         start = timezone.now()
@@ -158,8 +157,8 @@ def sweep_figures(sandbox, n, rounds):
     GenerationTask.objects.all().delete()
 
 
-def _create(get_client, i):
-    return get_client().create("text2video", {"model": "viduq2", "prompt": f"bench {i}"}).task_id
+def _create(adapter, i):
+    return adapter.create("text2video", {"model": "viduq2", "prompt": f"bench {i}"}).id
 
 
 def calls_figures(sandbox, web, n):

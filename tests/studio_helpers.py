@@ -7,6 +7,7 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image
 
+from vidu_web.studio import providers
 from vidu_web.studio.models import Creation, GenerationTask, Prompt, State
 
 # The smallest valid MP4 is not needed: media tests only check bytes and ranges.
@@ -39,7 +40,8 @@ def make_task(team, creator, state=State.SUCCEEDED, prompt="a fox in the snow", 
         duration=duration,
         resolution=resolution,
         params=fields.pop("params", {"aspect_ratio": "16:9"}),
-        provider="sandbox",
+        provider=fields.pop("provider", "sandbox"),
+        endpoint=fields.pop("endpoint", providers.current().endpoint),
         state=state,
         created_at=created,
         finished_at=created + timedelta(seconds=seconds) if state not in (State.PENDING, State.QUEUED, State.PROCESSING) else None,

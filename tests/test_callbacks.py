@@ -9,7 +9,6 @@ from django.utils import timezone
 from pipeline_helpers import pipeline, reload, state_of, sweep_until, text_task  # noqa: F401
 
 from vidu_web.studio.models import OUTCOME_UNKNOWN, GenerationTask, State
-from vidu_web.studio.upstream import callback_url
 from vidu_web.vidu import signing
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("pipeline")]
@@ -29,7 +28,7 @@ def hooks(settings):
 def running(team_a, alice, monkeypatch):
     """A task Vidu holds as 111, queued, next looked at in a minute."""
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.services.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_submission", lambda task_id: None)
         task = text_task(team_a, alice)
     GenerationTask.objects.filter(pk=task.pk).update(
         state=State.QUEUED, vidu_task_id="111", vidu_state="queueing",
@@ -43,7 +42,7 @@ def body(task, state="processing", vidu_id="111", **extra):
 
 
 def post(client, task, data, headers=None, secret=None, key=KEY, **sign_args):
-    url = callback_url(task)
+    url = task.callback_url()
     if headers is None:
         headers = signing.sign(key, url, **sign_args)
     path = url.removeprefix("http://testserver")
@@ -87,7 +86,7 @@ def test_an_unsigned_callback_is_refused_when_the_provider_signs(hooks, running)
 
 
 def test_a_replayed_callback_is_refused(hooks, running):
-    headers = signing.sign(KEY, callback_url(running))
+    headers = signing.sign(KEY, running.callback_url())
     assert post(hooks, running, body(running), headers=headers).status_code == 200
     GenerationTask.objects.filter(pk=running.pk).update(progress=90)
     assert post(hooks, running, body(running), headers=headers).status_code == 403
@@ -111,13 +110,52 @@ def test_an_unreadable_body_is_only_a_hint_to_poll(hooks, running):
     assert task.state == State.QUEUED and task.next_attempt_at <= timezone.now()
 
 
-def test_a_gateway_callback_is_only_a_hint_to_poll(hooks, running, settings):
-    settings.VIDU_PROVIDER = "dataeyes"
-    settings.VIDU_API_KEY = "sk-gateway"
-    assert post(hooks, running, body(running), headers={}).status_code == 200
-    task = reload(running)
+def gateway_task(task):
+    """``task`` as if it had been created through a gateway (which can't sign callbacks)."""
+    GenerationTask.objects.filter(pk=task.pk).update(provider="dataeyes", endpoint="https://api.dataeyes.ai/v2")
+    return reload(task)
+
+
+def test_a_gateway_callback_is_only_a_hint_to_poll(hooks, running):
+    task = gateway_task(running)
+    assert post(hooks, task, body(task), headers={}).status_code == 200
+    task = reload(task)
     assert task.state == State.QUEUED and task.progress is None
     assert task.next_attempt_at <= timezone.now()
+
+
+def test_the_task_s_own_provider_decides_whether_a_callback_is_verified(hooks, running, settings):
+    # Switching the install to a gateway doesn't make callbacks for tasks Vidu holds unverified.
+    settings.VIDU_PROVIDER = "dataeyes"
+    assert post(hooks, running, body(running), headers={}).status_code == 403
+    assert reload(running).state == State.QUEUED
+
+
+def test_an_unverified_callback_never_adopts_an_id(hooks, running):
+    # A forged body naming another task's id must not move a submitting task onto it.
+    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, vidu_task_id="",
+                                                        err_code=OUTCOME_UNKNOWN)
+    task = gateway_task(running)
+    assert post(hooks, task, body(task, vidu_id="someone-elses"), headers={}).status_code == 200
+    task = reload(task)
+    assert task.state == State.SUBMITTING and task.vidu_task_id == ""
+
+
+def test_an_unverified_callback_never_applies_its_body(hooks, running):
+    task = gateway_task(running)
+    post(hooks, task, body(task, state="failed", err_code="CreationPolicyViolation"), headers={})
+    task = reload(task)
+    assert task.state == State.QUEUED and task.err_code == ""
+
+
+@pytest.mark.parametrize("data", ['{"id": "111", "state": "processing", "credits": 1e400}', "[" * 100000,
+                                  '{"id": 1e400, "state": "processing"}', '{"id": "111", "state": ["x"]}',
+                                  '{"id": "111", "state": "processing", "progress": 1e400}'])
+def test_a_signed_body_of_any_shape_changes_nothing_and_never_answers_500(hooks, running, data):
+    response = post(hooks, running, data)
+    assert response.status_code == 200
+    task = reload(running)
+    assert task.state == State.QUEUED and task.credits is None and task.progress is None
 
 
 def test_a_callback_adopts_the_vidu_id_of_a_create_with_an_unknown_outcome(hooks, running):
@@ -139,7 +177,7 @@ def test_a_callback_without_our_uuid_adopts_nothing(hooks, running):
 
 
 def test_a_get_is_not_a_callback(hooks, running):
-    assert hooks.get(callback_url(running).removeprefix("http://testserver")).status_code == 405
+    assert hooks.get(running.callback_url().removeprefix("http://testserver")).status_code == 405
 
 
 def test_callbacks_reconcile_a_lost_create_end_to_end(live_server, sandbox, settings, team_a, alice):

@@ -9,8 +9,9 @@ from django.utils import timezone
 from PIL import Image
 from pipeline_helpers import pipeline, reload, state_of, sweep_until, text_task  # noqa: F401
 
-from vidu_web.studio import archive, results, services, submission
+from vidu_web.studio import archive, providers, services, submission
 from vidu_web.studio.models import OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_TEXT, Creation, GenerationTask, State, TaskEvent
+from vidu_web.studio.providers.vidu import answer
 from vidu_web.vidu.types import TaskResult
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("pipeline")]
@@ -43,7 +44,7 @@ def test_a_task_goes_from_pending_to_an_archived_video(sandbox, team_a, alice):
     assert task.progress == 100
     states = list(task.events.values_list("state", flat=True))
     assert states == ["pending", "submitting", "queued", "processing", "archiving", "succeeded"]
-    assert task.submitted_at and task.queued_at and task.started_at and task.generated_at and task.finished_at
+    assert task.submitted_at and task.started_at and task.finished_at
     assert sandbox.counts() == {str(task.uuid): 1}
 
 
@@ -62,7 +63,8 @@ def test_a_large_image_is_scaled_down_to_fit_the_body_limit(team_a, alice):
     assert len(out.getvalue()) > 6 * 2**20
     task = services.create_task(team_a, alice, "reference2video", {"model": "viduq2", "prompt": "p"},
                                 [out.getvalue()] * 3)
-    body = submission.build_request(reload(task))
+    task = reload(task)
+    body = providers.for_task(task).build_request(task, [submission._read(i) for i in task.images.all()], "")
     assert sum(len(uri) for uri in body["images"]) < 20 * 2**20
     assert all(uri.startswith("data:image/") for uri in body["images"])
 
@@ -126,7 +128,7 @@ def test_a_create_with_an_unknown_outcome_is_never_sent_again(sandbox, team_a, a
 def unsent_task(team, user, monkeypatch):
     """A task whose submission message was lost."""
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.services.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_submission", lambda task_id: None)
         return text_task(team, user)
 
 
@@ -191,7 +193,7 @@ def test_an_unknown_vidu_state_is_logged_and_treated_as_running(team_a, alice, c
     GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, vidu_task_id="123")
     task = reload(task)
     with caplog.at_level(logging.WARNING):
-        results.apply(task, TaskResult(id="123", state="rendering", payload=str(task.uuid)))
+        task.apply_answer(answer(TaskResult(id="123", state="rendering", payload=str(task.uuid))))
     assert "unknown state 'rendering'" in caplog.text
     task = reload(task)
     assert task.state == State.PROCESSING and task.vidu_state == "rendering"
@@ -201,14 +203,14 @@ def test_an_unknown_vidu_state_is_logged_and_treated_as_running(team_a, alice, c
 def test_an_answer_about_another_task_changes_nothing(team_a, alice, caplog, monkeypatch):
     task = unsent_task(team_a, alice, monkeypatch)
     GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, vidu_task_id="123")
-    results.apply(reload(task), TaskResult(id="123", state="success", payload="someone-else"))
+    reload(task).apply_answer(answer(TaskResult(id="123", state="success", payload="someone-else")))
     assert state_of(task) == State.PROCESSING
 
 
 def test_expired_urls_are_refreshed_before_the_copy(sandbox, team_a, alice, monkeypatch):
     sandbox.configure(url_ttl=1, cover_ttl=1)
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     stale = Creation.objects.get(task=task)
@@ -226,7 +228,7 @@ def test_expired_urls_are_refreshed_before_the_copy(sandbox, team_a, alice, monk
 
 def test_a_copy_refused_as_expired_queries_for_fresh_urls(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     # A URL whose signature no longer matches answers 403, like an expired S3 link.
@@ -249,7 +251,7 @@ def test_a_video_over_the_size_cap_is_refused(sandbox, team_a, alice, settings):
 
 def test_a_file_that_is_not_a_video_is_refused(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     creation = Creation.objects.get(task=task)
@@ -262,7 +264,7 @@ def test_a_file_that_is_not_a_video_is_refused(sandbox, team_a, alice, monkeypat
 
 def test_a_failed_copy_is_retried_with_backoff(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     creation = Creation.objects.get(task=task)
@@ -290,15 +292,15 @@ def test_an_answer_that_breaks_our_code_is_logged_and_the_sweep_lives_on(sandbox
     task = text_task(team_a, alice)
     GenerationTask.objects.filter(pk=task.pk).update(next_attempt_at=timezone.now())
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.running", lambda *a: 1 / 0)
+        m.setattr(GenerationTask, "_as_state", lambda *a: 1 / 0)
         sweep_until(lambda: reload(task).poll_failures >= 1)
-    assert "could not apply Vidu's answer" in caplog.text
+    assert "could not apply the provider's answer" in caplog.text
     sweep_until(lambda: state_of(task) == State.SUCCEEDED)
 
 
 def test_a_storage_error_while_archiving_is_retried_not_fatal(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     with monkeypatch.context() as m:
@@ -315,37 +317,38 @@ def test_a_worker_whose_claim_was_taken_over_never_sends(sandbox, team_a, alice,
     # Worker A claims and stalls (reading its images, a long GC pause) past its lease; the sweep
     # recovers the task, worker B claims it again. When A wakes up it must not send too.
     task = unsent_task(team_a, alice, monkeypatch)
-    stale = submission.claim(task.pk)
+    stale = reload(task)
+    assert stale.claim_for_submit()
     GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    submission.recover(reload(task))
+    reload(task).recover_submit()
     assert state_of(task) == State.PENDING
-    fresh = submission.claim(task.pk)
-    assert fresh is not None
-    assert not submission.mark_sent(stale)
-    assert submission.mark_sent(fresh)
+    fresh = reload(task)
+    assert fresh.claim_for_submit()
+    assert not stale.mark_create_sent()
+    assert fresh.mark_create_sent()
 
 
 def test_a_worker_whose_lease_ran_out_never_sends(sandbox, team_a, alice, monkeypatch):
     # Its lease ran out, so the sweep may be recovering it right now as "never sent".
     task = unsent_task(team_a, alice, monkeypatch)
-    stale = submission.claim(task.pk)
+    stale = reload(task)
+    assert stale.claim_for_submit()
     GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    assert not submission.mark_sent(stale)
+    assert not stale.mark_create_sent()
     assert reload(task).create_sent_at is None
 
 
 def test_a_create_answer_after_the_task_was_given_up_brings_it_back(sandbox, team_a, alice, monkeypatch):
     # The create took longer than the lease: the sweep gave the task up as "outcome unknown".
     # When Vidu's answer then arrives, the task exists (and is paid for): follow it, don't lose it.
-    from vidu_web.vidu.types import CreateResult
-
     task = unsent_task(team_a, alice, monkeypatch)
-    worker = submission.claim(task.pk)
-    assert submission.mark_sent(worker)
+    worker = reload(task)
+    assert worker.claim_for_submit()
+    assert worker.mark_create_sent()
     GenerationTask.objects.filter(pk=task.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
-    submission.recover(reload(task))
+    reload(task).recover_submit()
     assert state_of(task) == State.FAILED
-    submission.record(worker, CreateResult(task_id="vidu-late-1", state="created", credits=20))
+    worker.record_create(providers.Created(id="vidu-late-1", upstream_state="created", credits=20))
     task = reload(task)
     assert (task.state, task.vidu_task_id, task.credits) == (State.QUEUED, "vidu-late-1", 20)
     assert (task.err_code, task.error, task.finished_at) == ("", "", None)

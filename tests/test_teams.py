@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from vidu_web.studio import upstream
+from vidu_web.studio import providers
 from vidu_web.teams.models import Membership, Team
 
 
@@ -39,9 +39,10 @@ def test_the_provider_is_the_preset_with_overrides(settings, preset, overrides, 
     settings.VIDU_PROVIDER, settings.VIDU_BASE_URL, settings.VIDU_PATH_PREFIX, settings.VIDU_AUTH_SCHEME = preset, "", "", ""
     for name, value in overrides.items():
         setattr(settings, name, value)
-    assert upstream.provider().url("tasks/1/creations") == url
+    adapter = providers.adapter(preset, providers.current().endpoint)
+    assert adapter.client.provider.url("tasks/1/creations") == url
 
 
 def test_the_auth_scheme_override(settings):
     settings.VIDU_PROVIDER, settings.VIDU_AUTH_SCHEME = "vidu", "Bearer"
-    assert upstream.provider().auth_scheme == "Bearer"
+    assert providers.adapter("vidu", providers.current().endpoint).client.provider.auth_scheme == "Bearer"

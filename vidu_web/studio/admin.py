@@ -4,13 +4,13 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from . import services
-from .models import Creation, GenerationTask, Prompt, State, SweepSlot, TaskEvent, TaskImage
+from .models import RETRYABLE_STATES, Creation, GenerationTask, Prompt, SweepSlot, TaskEvent, TaskImage
 
 # What Vidu or the pipeline writes: an admin reads these, never edits them.
 PIPELINE_FIELDS = (
-    "uuid", "provider", "vidu_task_id", "vidu_state", "progress", "credits", "seed_used", "err_code", "error",
+    "uuid", "provider", "endpoint", "vidu_task_id", "vidu_state", "progress", "credits", "seed_used", "err_code", "error",
     "attempts", "next_attempt_at", "lease_until", "create_sent_at", "last_polled_at", "poll_failures", "api_calls",
-    "created_at", "submitted_at", "queued_at", "started_at", "generated_at", "finished_at", "updated_at",
+    "created_at", "submitted_at", "started_at", "finished_at", "updated_at",
 )
 
 
@@ -40,7 +40,7 @@ class TaskImageInline(admin.TabularInline):
 class CreationInline(admin.TabularInline):
     model = Creation
     extra = 0
-    fields = ("vidu_id", "video", "cover", "video_bytes", "archived_at", "archive_attempts", "archive_error",
+    fields = ("vidu_id", "video", "cover", "watermarked", "video_bytes", "archived_at", "archive_attempts", "archive_error",
               "urls_expire_at")
     readonly_fields = fields
     can_delete = False
@@ -80,7 +80,7 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry (a failed submission is reset; otherwise a copy is made)")
     def retry(self, request, queryset):
-        for task in queryset.filter(state__in=(State.FAILED, State.CANCELLED)):
+        for task in queryset.filter(state__in=RETRYABLE_STATES):
             again = services.retry_task(task, request.user)
             note = "reset and queued" if again.pk == task.pk else f"copied into {again.uuid}"
             self.message_user(request, f"{task.uuid}: {note}.", messages.SUCCESS)

@@ -12,14 +12,11 @@ import time
 import requests
 from django.conf import settings
 from django.core.files.uploadedfile import TemporaryUploadedFile
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
-from vidu_web.vidu.errors import ViduError
-
-from . import results, timing
+from . import providers, timing
 from .models import Creation, GenerationTask, State
-from .upstream import get_client
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +105,7 @@ def archive(task_id: int) -> None:
         log.exception("task %s: archive failed unexpectedly", task.uuid)
         failed(task, creation, ArchiveError(f"an unexpected {type(exc).__name__}"))
         return
-    task.set_state(State.SUCCEEDED, expected=State.ARCHIVING, progress=100, err_code="", error="")
+    task.finish_archive()
 
 
 def copy_creation(task: GenerationTask, creation: Creation, lease: Lease) -> None:
@@ -137,6 +134,13 @@ def copy_files(task: GenerationTask, creation: Creation, lease: Lease) -> None:
             lease.renew(force=True)
             creation.cover.save(f"{task.uuid}-{creation.vidu_id}.jpg", upload, save=False)
         creation.save(update_fields=["cover"])
+    if creation.watermarked_url and not creation.watermarked:
+        # With ``watermark`` on, the provider's watermarked copy expires like the video: keep ours.
+        upload = fetch(creation.watermarked_url, is_mp4, settings.PIPELINE_ARCHIVE_MAX_BYTES, lease, "watermarked video")
+        with upload:
+            lease.renew(force=True)
+            creation.watermarked.save(f"{task.uuid}-{creation.vidu_id}-watermarked.mp4", upload, save=False)
+        creation.save(update_fields=["watermarked"])
     creation.archived_at, creation.archive_error = timezone.now(), ""
     creation.save(update_fields=["archived_at", "archive_error"])
 
@@ -199,19 +203,17 @@ def _session() -> requests.Session:
 
 
 def refresh_urls(task: GenerationTask, creation: Creation) -> None:
-    """Query the task again: Vidu hands out freshly signed URLs with every answer."""
-    client = get_client()
-    client.timeout = (3.05, settings.VIDU_TIMEOUT)
-    GenerationTask.objects.filter(pk=task.pk).update(api_calls=F("api_calls") + 1)
+    """Query the task again: the provider hands out freshly signed URLs with every answer."""
+    task.count_calls()
     try:
-        result = client.query(task.vidu_task_id)
-    except ViduError as exc:
+        answer = providers.for_task(task).query(task.vidu_task_id)
+    except providers.ProviderError as exc:
         log.warning("task %s: querying for fresh URLs failed: %s", task.uuid, exc)
-        raise ArchiveError(f"asking Vidu for fresh URLs failed ({exc.reason})") from None
-    if result.state != "success" or not result.creations:
-        log.warning("task %s: asked for fresh URLs, Vidu answered state %r", task.uuid, result.state)
-        raise ArchiveError(f"Vidu answered {result.state!r} when asked for fresh URLs")
-    results.store_creations(task, result)
+        raise ArchiveError(f"asking the provider for fresh URLs failed ({exc.reason})") from None
+    if answer.state != providers.base.SUCCEEDED or not answer.outputs:
+        log.warning("task %s: asked for fresh URLs, the provider answered state %r", task.uuid, answer.upstream_state)
+        raise ArchiveError(f"the provider answered {answer.upstream_state!r} when asked for fresh URLs")
+    Creation.store(task, answer.outputs)
     creation.refresh_from_db()
 
 
@@ -225,6 +227,4 @@ def failed(task: GenerationTask, creation: Creation, exc: ArchiveError) -> None:
                   "An admin can try saving it again.", expected=State.ARCHIVING)
         return
     log.warning("task %s: archive attempt %s failed, will retry: %s", task.uuid, attempts, exc)
-    delay = timing.backoff(attempts, base=5, cap=600)
-    GenerationTask.objects.filter(pk=task.pk, state=State.ARCHIVING).update(
-        lease_until=None, next_attempt_at=timezone.now() + delay)
+    task.archive_later(timing.backoff(attempts, base=5, cap=600))

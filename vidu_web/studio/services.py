@@ -4,15 +4,12 @@ import logging
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from vidu_web.vidu import catalog, images
-from vidu_web.vidu.errors import ViduError
 
-from . import timing
-from .models import OUTCOME_UNKNOWN, POLLED_STATES, GenerationTask, Prompt, State, TaskEvent, TaskImage
-from .upstream import get_client, provider
+from . import jobs, providers, timing
+from .models import POLLED_STATES, GenerationTask, Prompt, State, TaskEvent, TaskImage
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +70,7 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
             duration=duration,
             resolution=resolution,
             params={k: params[k] for k in PARAM_FIELDS if params.get(k) is not None},
-            provider=provider().name,
+            **_target(),
             # The submission is enqueued below; the sweep re-enqueues it only if it got lost.
             next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE),
         )
@@ -82,14 +79,14 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
             ext = info.mime.split("/")[1]
             image.file.save(f"{task.uuid}-{position}.{ext}", ContentFile(data), save=True)
         TaskEvent.objects.create(task=task, state=State.PENDING)
-        transaction.on_commit(lambda: enqueue_submission(task.id))
+        transaction.on_commit(lambda: jobs.enqueue_submission(task.id))
     return task
 
 
-def enqueue_submission(task_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("vidu_web.studio.tasks.submit_task", task_id, task_name=f"submit-{task_id}")
+def _target() -> dict:
+    """Where a new task goes: the provider configured now, kept on the task for good."""
+    target = providers.current()
+    return {"provider": target.name, "endpoint": target.endpoint}
 
 
 def _read(upload) -> bytes:
@@ -99,17 +96,14 @@ def _read(upload) -> bytes:
 
 # --- actions on an existing task (the UI and the admin call these) ---------------------------
 
-NOT_CANCELLABLE = "task state is scheduled, can not cancel"
-
-
 def cancel_task(task: GenerationTask) -> str:
-    """Cancel ``task`` if Vidu still allows it; returns what to tell the creator.
+    """Cancel ``task`` if its provider still allows it; returns what to tell the creator.
 
-    A task not yet sent is cancelled here; one Vidu holds is cancelled there (one short
-    request), which Vidu refuses once it has scheduled the task.
+    A task not yet sent is cancelled here; one the provider holds is cancelled there (one short
+    request, with the pipeline's timeouts), which Vidu refuses once it has scheduled the task.
     """
     if task.state == State.PENDING:
-        if task.set_state(State.CANCELLED, expected=State.PENDING, err_code="UserCancelled", error="Cancelled."):
+        if task.cancel_unsent():
             return "Cancelled before it was sent to Vidu."
         task.refresh_from_db()
     if task.state == State.SUBMITTING:
@@ -117,15 +111,15 @@ def cancel_task(task: GenerationTask) -> str:
     if task.state not in POLLED_STATES or not task.vidu_task_id:
         return "This task has already finished, so there is nothing to cancel."
     try:
-        GenerationTask.objects.filter(pk=task.pk).update(api_calls=F("api_calls") + 1)
-        get_client().cancel(task.vidu_task_id)
-    except ViduError as exc:
-        if NOT_CANCELLABLE in exc.message or exc.reason == "OperationInProcess":
+        providers.for_task(task).cancel(task.vidu_task_id)
+    except providers.ProviderError as exc:
+        task.count_calls()
+        if exc.not_cancellable:
             return "Vidu has already scheduled this task, so it can no longer be cancelled."
         log.warning("task %s: cancel failed: %s", task.uuid, exc)
         return f"Vidu didn't cancel it: {exc.friendly}"
-    task.set_state(State.CANCELLED, expected=POLLED_STATES, err_code="UserCancelled", error="Cancelled.",
-                   note="cancelled at Vidu (refunded)")
+    if not task.cancelled_upstream():
+        task.count_calls()
     return "Cancelled; Vidu refunds its credits."
 
 
@@ -136,15 +130,11 @@ def retry_task(task: GenerationTask, user) -> GenerationTask:
     Vidu accepted, or may have (outcome unknown), is copied into a new task with a new UUID,
     so the old one is never created twice.
     """
-    if task.state not in (State.FAILED, State.CANCELLED):
+    if not task.can_retry:
         raise TaskRejected({"task": "Only a failed or cancelled task can be tried again."})
-    if task.state == State.FAILED and not task.vidu_task_id and task.err_code != OUTCOME_UNKNOWN:
-        reset = task.set_state(State.PENDING, expected=State.FAILED, note=f"retried by {user}", attempts=0,
-                               err_code="", error="", create_sent_at=None, finished_at=None,
-                               next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
-        if reset:
-            transaction.on_commit(lambda: enqueue_submission(task.id))
-            return task
+    if task.reset_for_retry(user):
+        transaction.on_commit(lambda: jobs.enqueue_submission(task.id))
+        return task
     # One copy per failed task: a second click (or a second tab) gets the first copy back.
     existing = GenerationTask.objects.filter(retry_of=task).first()
     if existing:
@@ -160,7 +150,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
     with transaction.atomic():
         copy = GenerationTask.objects.create(
             team=task.team, creator=user, prompt=task.prompt, mode=task.mode, model=task.model,
-            duration=task.duration, resolution=task.resolution, params=task.params, provider=provider().name,
+            duration=task.duration, resolution=task.resolution, params=task.params, **_target(),
             retry_of=task, next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
         for image in task.images.all():
             with image.file.open("rb") as f:
@@ -168,7 +158,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
             new = TaskImage(task=copy, position=image.position, mime=image.mime, width=image.width, height=image.height)
             new.file.save(f"{copy.uuid}-{image.position}.{image.mime.split('/')[1]}", ContentFile(data), save=True)
         TaskEvent.objects.create(task=copy, state=State.PENDING, note=f"copy of {task.uuid}")
-        transaction.on_commit(lambda: enqueue_submission(copy.id))
+        transaction.on_commit(lambda: jobs.enqueue_submission(copy.id))
     return copy
 
 
@@ -183,18 +173,14 @@ def rearchive(task: GenerationTask) -> str:
                 setattr(creation, field, "")
         creation.archive_attempts, creation.archive_error = 0, ""
         creation.save(update_fields=["video", "cover", "archive_attempts", "archive_error"])
-    if not task.set_state(State.ARCHIVING, expected=(State.SUCCEEDED, State.FAILED), note="re-archive",
-                          err_code="", error="", lease_until=None, finished_at=None,
-                          next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE)):
+    if not task.reopen_archive():
         return "The task changed meanwhile; try again."
-    from .results import enqueue_archive
-
-    transaction.on_commit(lambda: enqueue_archive(task.id))
+    transaction.on_commit(lambda: jobs.enqueue_archive(task.id))
     return "Saving the video again."
 
 
 def poll_now(task: GenerationTask) -> str:
     """Ask the sweep to query this task at its next turn (within about a second)."""
-    if GenerationTask.objects.filter(pk=task.pk, state__in=POLLED_STATES).update(next_attempt_at=timezone.now()):
+    if task.poll_soon():
         return "It will be checked with Vidu right away."
     return "Only a task Vidu is working on can be checked."

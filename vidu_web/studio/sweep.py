@@ -18,19 +18,14 @@ import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
-from django.db.models import F, Min, Q
+from django.db.models import Min, Q
 from django.utils import timezone
 
-from vidu_web.vidu.errors import ViduError
-
-from . import results, submission, timing
+from . import jobs, providers, timing
 from .models import POLLED_STATES, GenerationTask, State, SweepSlot
-from .services import enqueue_submission
-from .upstream import get_client
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +33,13 @@ log = logging.getLogger(__name__)
 STARTING = "starting"
 # The fields a poll needs; everything else stays in the database.
 POLL_FIELDS = ("id", "uuid", "state", "vidu_state", "vidu_task_id", "params", "created_at", "submitted_at",
-               "poll_failures", "credits", "progress")
+               "started_at", "poll_failures", "credits", "progress", "provider", "endpoint", "model", "duration",
+               "resolution", "team_id")
 
 
-def query(vidu_task_id: str):
-    """Runs in a pool thread: one query through this thread's client."""
-    client = get_client()
-    client.timeout = (3.05, settings.VIDU_TIMEOUT)
-    return client.query(vidu_task_id)
+def query(task):
+    """Runs in a pool thread: one query through this thread's adapter for the task's provider."""
+    return providers.for_task(task).query(task.vidu_task_id)
 
 
 def lease_expired(now):
@@ -121,7 +115,7 @@ class Sweep:
         if time.monotonic() < self.paused_until or len(self.inflight) > self.pool_size:
             return
         for task in self.claim(self.pool_size * 4 - len(self.inflight)):
-            self.inflight[pool.submit(query, task.vidu_task_id)] = task
+            self.inflight[pool.submit(query, task)] = task
 
     def collect(self, timeout: float) -> None:
         if not self.inflight:
@@ -168,38 +162,36 @@ class Sweep:
         self.polls += 1
         try:
             result = future.result()
-        except ViduError as exc:
+        except providers.ProviderError as exc:
             self.on_error(task, exc)
         except Exception:
             log.exception("task %s: the query failed unexpectedly", task.uuid)
-            results.poll_failed(task, "an unexpected error")
+            task.poll_failed("an unexpected error")
         else:
             self.throttle_level = 0
             try:
-                results.apply(task, result)
+                task.apply_answer(result)
             except DatabaseError:
                 raise
             except Exception:  # an answer we can't digest must not end the sweep
-                log.exception("task %s: could not apply Vidu's answer %r", task.uuid, result)
-                results.poll_failed(task, "an answer we couldn't use")
+                log.exception("task %s: could not apply the provider's answer", task.uuid)
+                task.poll_failed("an answer we couldn't use")
 
-    def on_error(self, task: GenerationTask, exc: ViduError) -> None:
+    def on_error(self, task: GenerationTask, exc: providers.ProviderError) -> None:
         if exc.status == 429:
             self.throttle(exc.retry_after)
-            log.warning("task %s: Vidu asked us to slow down (%s); sweep paused for %.1f s", task.uuid, exc.reason,
-                        self.paused_until - time.monotonic())
-            GenerationTask.objects.filter(pk=task.pk, state=task.state).update(
-                lease_until=None, api_calls=F("api_calls") + 1,
-                next_attempt_at=timezone.now() + timedelta(seconds=self.paused_until - time.monotonic()))
+            log.warning("task %s: the provider asked us to slow down (%s); sweep paused for %.1f s", task.uuid,
+                        exc.reason, self.paused_until - time.monotonic())
+            task.slow_down(self.paused_until - time.monotonic())
         elif exc.status == 404:
-            log.warning("task %s: Vidu doesn't know task %s: %s", task.uuid, task.vidu_task_id, exc)
-            task.fail(exc.reason, exc.friendly, api_calls=F("api_calls") + 1)
+            log.warning("task %s: the provider doesn't know task %s: %s", task.uuid, task.vidu_task_id, exc)
+            task.fail(exc.reason, exc.friendly, calls=1)
         elif exc.status in (401, 403):
-            log.error("Vidu refused our API key while querying task %s: %s", task.uuid, exc)
-            results.poll_failed(task, exc.friendly, long=True)
+            log.error("the provider refused our API key while querying task %s: %s", task.uuid, exc)
+            task.poll_failed(exc.friendly, long=True)
         else:
             log.warning("task %s: query failed: %s", task.uuid, exc)
-            results.poll_failed(task, exc.friendly, exc.retry_after)
+            task.poll_failed(exc.friendly, exc.retry_after)
 
     def throttle(self, retry_after: float | None) -> None:
         """429s slow the whole sweep: every task is behind the same quota."""
@@ -234,16 +226,16 @@ class Sweep:
         due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
         for pk in GenerationTask.objects.filter(due, state=State.PENDING).values_list("pk", flat=True)[:200]:
             if GenerationTask.objects.filter(due, pk=pk, state=State.PENDING).update(next_attempt_at=grace):
-                enqueue_submission(pk)
+                jobs.enqueue_submission(pk)
         stranded = GenerationTask.objects.filter(due, lease_expired(now), state=State.SUBMITTING)
         for task in stranded[:200]:
             log.warning("task %s: its submitting worker is gone; recovering", task.uuid)
-            submission.recover(task)
+            task.recover_submit()
         archiving = GenerationTask.objects.filter(due, lease_expired(now), state=State.ARCHIVING)
         for pk in archiving.values_list("pk", flat=True)[:200]:
             if GenerationTask.objects.filter(due, lease_expired(now), pk=pk, state=State.ARCHIVING).update(
                     next_attempt_at=grace):
-                results.enqueue_archive(pk)
+                jobs.enqueue_archive(pk)
 
 
 def stale_slot(now) -> Q:
