@@ -353,3 +353,20 @@ def test_a_create_answer_after_the_task_was_given_up_brings_it_back(sandbox, tea
     assert (task.state, task.vidu_task_id, task.credits) == (State.QUEUED, "vidu-late-1", 20)
     assert (task.err_code, task.error, task.finished_at) == ("", "", None)
     assert task.next_attempt_at is not None
+
+
+def test_with_watermark_on_the_watermarked_copy_is_archived_too(sandbox, team_a, alice):
+    task = text_task(team_a, alice, watermark=True)
+    sweep_until(lambda: state_of(task) == State.SUCCEEDED)
+    creation = reload(task).creations.get()
+    assert creation.watermarked_url and creation.watermarked
+    with default_storage.open(creation.watermarked.name) as f:
+        assert f.read(12)[4:8] == b"ftyp"
+    assert creation.watermarked.name != creation.video.name
+
+
+def test_without_watermark_no_watermarked_copy_is_kept(sandbox, team_a, alice):
+    task = text_task(team_a, alice)
+    sweep_until(lambda: state_of(task) == State.SUCCEEDED)
+    creation = reload(task).creations.get()
+    assert not creation.watermarked_url and not creation.watermarked
