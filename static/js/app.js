@@ -2,17 +2,19 @@
 (function () {
   "use strict";
   document.documentElement.classList.add("js");
-  var ACTIVE = ["pending", "submitting", "queued", "processing", "archiving"];
   var NOTIFY_KEY = "vidu-notify";
   var states = new Map();
 
   function cards() { return document.querySelectorAll("[data-task-id][data-state]"); }
+  // Whether a task is still running is the server's answer (GenerationTask.is_active), carried
+  // by each card as data-active; the script never keeps its own list of states.
+  function running(el) { return el.dataset.active === "1"; }
 
   window.vidu = {
     // The running tasks shown on this page: one progress request asks for all of them.
     activeIds: function () {
       var ids = new Set();
-      cards().forEach(function (el) { if (ACTIVE.indexOf(el.dataset.state) >= 0) ids.add(el.dataset.taskId); });
+      cards().forEach(function (el) { if (running(el)) ids.add(el.dataset.taskId); });
       return Array.from(ids).join(",");
     },
     toast: toast,
@@ -51,8 +53,8 @@
   function scan(announce) {
     cards().forEach(function (el) {
       var id = el.dataset.taskId, now = el.dataset.state, before = states.get(id);
-      states.set(id, now);
-      if (!announce || before === undefined || before === now || ACTIVE.indexOf(before) < 0) return;
+      states.set(id, { state: now, active: running(el) });
+      if (!announce || before === undefined || before.state === now || !before.active) return;
       var prompt = (el.querySelector(".task-prompt") || {}).textContent || "";
       var open = el.querySelector("a[href*='/videos/']");
       var link = open ? open.getAttribute("href") : null;

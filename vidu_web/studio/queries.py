@@ -20,7 +20,6 @@ from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
 HISTORY = 50
 # Before a team has history: a guess in seconds, 30 s plus 10 s per second of video.
 BASE_SECONDS, PER_SECOND = 30, 10
-CANCELLABLE = (State.PENDING, State.QUEUED)
 
 
 def visible_tasks(user):

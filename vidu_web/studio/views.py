@@ -192,7 +192,7 @@ def progress(request):
 def _own_task(request, task_uuid):
     """A task the user may act on as its creator or as an admin of its team."""
     task = _get_task_for_user(request, task_uuid)
-    if task.creator_id != request.user.id and not membership_in(request.user, task.team_id).is_admin:
+    if not task.may_manage(request.user, membership_in(request.user, task.team_id)):
         raise PermissionDenied("Only its creator or a team admin can do that.")
     return task
 
@@ -200,7 +200,7 @@ def _own_task(request, task_uuid):
 @require_POST
 def task_cancel(request, task_uuid):
     task = _own_task(request, task_uuid)
-    if task.state not in queries.CANCELLABLE:
+    if not task.can_cancel:
         messages.error(request, "This task can't be cancelled any more: Vidu has started on it.")
     else:
         messages.info(request, services.cancel_task(task))
@@ -212,7 +212,7 @@ def task_retry(request, task_uuid):
     task = _get_task_for_user(request, task_uuid)
     if not membership_in(request.user, task.team_id).can_create:
         raise PermissionDenied("Viewers can't create videos.")
-    if task.state not in (State.FAILED, State.CANCELLED):
+    if not task.can_retry:
         messages.error(request, "Only a failed or cancelled task can be tried again.")
         return redirect(_back(request, reverse("tasks")))
     back = _back(request, reverse("tasks"))
@@ -289,8 +289,8 @@ def video(request, task_uuid):
         "creation": task.creations.order_by("id").first(),
         "images": task.images.all(),
         "is_favorite": Favorite.objects.filter(user=request.user, task=task).exists(),
-        "is_creator": task.creator_id == request.user.id,
-        "can_delete": task.creator_id == request.user.id or membership.is_admin,
+        "is_creator": task.may_set_privacy(request.user),
+        "can_delete": task.may_manage(request.user, membership),
         "can_create": membership.can_create,
         "params": _param_rows(task),
     }
@@ -333,7 +333,7 @@ def video_favorite(request, task_uuid):
 @require_POST
 def video_privacy(request, task_uuid):
     task = _get_task_for_user(request, task_uuid)
-    if task.creator_id != request.user.id:
+    if not task.may_set_privacy(request.user):
         raise PermissionDenied("Only its creator can change who sees a video.")
     task.is_private = request.POST.get("private") in ("1", "on", "true")
     task.save(update_fields=["is_private", "updated_at"])

@@ -6,8 +6,6 @@ from django.utils.timesince import timesince
 
 from vidu_web.vidu import catalog
 
-from ..models import ACTIVE_STATES
-
 register = template.Library()
 
 
@@ -31,11 +29,6 @@ def seconds(value):
 def model_label(value):
     spec = catalog.MODELS.get(value)
     return spec.label if spec else value
-
-
-@register.filter
-def is_active(task):
-    return task.state in ACTIVE_STATES
 
 
 @register.filter
