@@ -3,6 +3,7 @@
 import pytest
 
 from tests.studio_helpers import HTMX, csrf_post, make_task, png, upload
+from tests.test_images import forged_png
 from vidu_web.studio.models import GenerationTask, Prompt, State, TaskImage
 from vidu_web.teams.models import Membership
 
@@ -97,6 +98,8 @@ def test_every_bad_seed_gets_the_same_message(alice_client, seed):
     (png(1000, 200), "within 1:4"),
     (png(1000, 100), "at least 128 pixels (at least 128x128) and its sides must be within 1:4"),
     (png(fmt="GIF"), "use png, jpeg or webp"),
+    (forged_png(7000, 7000), "too large (7000x7000 pixels)"),  # 69 bytes that claim 49 megapixels
+    (forged_png(1000, 1000), "a png, jpeg or webp file we can read"),  # a header without its pixels
 ])
 def test_bad_files_show_beside_the_images_and_create_nothing(alice_client, blob, words):
     response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1", "images": upload(blob)})
@@ -308,7 +311,9 @@ def test_extra_files_are_refused_before_any_is_read(alice_client, monkeypatch):
 
     opened = []
     monkeypatch.setattr(images, "inspect", lambda data: opened.append(data))
-    monkeypatch.setattr(InMemoryUploadedFile, "read", property(lambda f: opened.append(f.name) or f.file.read))
+    # the files as the server received them (the test client's own SimpleUploadedFile is a subclass)
+    server_side = lambda f: type(f) is InMemoryUploadedFile  # noqa: E731
+    monkeypatch.setattr(InMemoryUploadedFile, "read", property(lambda f: server_side(f) and opened.append(f.name) or f.file.read))
     response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1",
                                                     "images": [upload(png()), upload(png()), upload(png())]})
     assert "needs exactly one image; got 3" in response.content.decode()
