@@ -3,7 +3,8 @@
 import pytest
 
 from tests.studio_helpers import HTMX, csrf_post, make_task, png, upload
-from vidu_web.studio.models import GenerationTask, Prompt, TaskImage
+from tests.test_images import forged_png
+from vidu_web.studio.models import GenerationTask, Prompt, State, TaskImage
 from vidu_web.teams.models import Membership
 
 
@@ -71,8 +72,6 @@ def test_start_end_frames_keep_their_order(alice_client):
 @pytest.mark.parametrize("data, field, words", [
     ({"mode": "text2video", "model": "viduq1", "prompt": ""}, "prompt", "needs a prompt"),
     ({"mode": "text2video", "model": "viduq1", "prompt": "x" * 2001}, "prompt", "at most 2000"),
-    ({"mode": "text2video", "model": "viduq1", "prompt": "x", "seed": "abc"}, "seed", "whole number"),
-    ({"mode": "text2video", "model": "viduq1", "prompt": "x", "seed": "-1"}, "seed", "greater than or equal"),
     ({"mode": "text2video", "model": "viduq1", "prompt": "x", "duration": "7"}, "duration", "valid choice"),
     ({"mode": "img2video", "model": "viduq1"}, "images", "exactly one image"),
     ({"mode": "reference2video", "model": "viduq1", "prompt": "x"}, "images", "1 to 7 images"),
@@ -85,12 +84,22 @@ def test_bad_values_show_beside_their_field_and_create_nothing(alice_client, dat
     assert not GenerationTask.objects.exists() and not Prompt.objects.exists()
 
 
+@pytest.mark.parametrize("seed", ["abc", "-5", "1.5", "2147483648"])
+def test_every_bad_seed_gets_the_same_message(alice_client, seed):
+    response = csrf_post(alice_client, "/create/", {"mode": "text2video", "model": "viduq1", "prompt": "x", "seed": seed})
+    html = response.content.decode()
+    assert '<p class="error" id="seed-error">The seed must be a whole number from 0 to 2147483647; leave it empty for a random one.</p>' in html
+    assert not GenerationTask.objects.exists()
+
+
 @pytest.mark.parametrize("blob, words", [
     (b"not an image at all", "a png, jpeg or webp file we can read"),
     (png(64, 64), "at least 128x128"),
     (png(1000, 200), "within 1:4"),
     (png(1000, 100), "at least 128 pixels (at least 128x128) and its sides must be within 1:4"),
     (png(fmt="GIF"), "use png, jpeg or webp"),
+    (forged_png(7000, 7000), "too large (7000x7000 pixels)"),  # 69 bytes that claim 49 megapixels
+    (forged_png(1000, 1000), "a png, jpeg or webp file we can read"),  # a header without its pixels
 ])
 def test_bad_files_show_beside_the_images_and_create_nothing(alice_client, blob, words):
     response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1", "images": upload(blob)})
@@ -172,7 +181,7 @@ def test_the_params_listener_disables_nothing(alice_client):
 def test_duration_and_resolution_follow_the_model(alice_client):
     html = alice_client.get("/create/params/?mode=img2video&model=vidu2.0&duration=8&resolution=1080p").content.decode()
     assert '<option value="4">4 s</option>' in html and '<option value="8" selected>' in html
-    assert '<option value="720p" selected>' in html and "1080p" not in html
+    assert '<option value="720p" selected>' in html and 'value="1080p"' not in html
     html = alice_client.get("/create/params/?mode=img2video&model=viduq3-pro").content.decode()
     assert 'name="bgm"' not in html and 'name="movement_amplitude"' not in html  # q3 takes neither
     html = alice_client.get("/create/params/?mode=img2video&model=viduq1").content.decode()
@@ -206,3 +215,113 @@ def test_remix_of_another_teams_task_is_404(charlie_client, alice, team_a):
     source = make_task(team_a, alice)
     assert charlie_client.get(f"/create/?remix={source.uuid}").status_code == 404
     assert charlie_client.get("/create/?remix=not-a-uuid").status_code == 404
+
+
+# --- what a mode or model change did, seeds on remix, edit, style ---------------------------------
+
+
+def test_switching_model_says_which_fields_changed_and_why(alice_client):
+    html = alice_client.get("/create/params/?mode=text2video&model=viduq1&duration=16&resolution=720p", **HTMX).content.decode()
+    assert "data-param-changes" in html and "Changed to fit Vidu Q1" in html
+    assert "Length: Vidu Q1 makes text to video clips of 5 seconds, so 16 s became 5 s." in html
+    assert "Resolution: Vidu Q1 at 5 s comes in 1080p, so 720p became 1080p." in html
+
+
+def test_switching_to_a_model_without_music_or_movement_says_so(alice_client):
+    html = alice_client.get("/create/params/?mode=text2video&model=viduq3-pro&bgm=on&movement_amplitude=large").content.decode()
+    assert "Background music: Vidu Q3 Pro doesn&#x27;t add it, so it is off." in html
+    assert "Movement: Vidu Q3 Pro doesn&#x27;t take it, so it is left out." in html
+
+
+def test_a_change_that_keeps_everything_says_nothing(alice_client):
+    html = alice_client.get("/create/params/?mode=text2video&model=viduq3-pro&duration=8&resolution=1080p").content.decode()
+    assert "data-param-changes" not in html
+
+
+def test_update_options_without_js_says_what_changed(alice_client):
+    response = csrf_post(alice_client, "/create/", {"mode": "text2video", "model": "viduq1", "duration": "16",
+                                                    "resolution": "1080p", "prompt": "hi", "_refresh": "1"})
+    assert "so 16 s became 5 s" in response.content.decode() and not GenerationTask.objects.exists()
+
+
+def test_text_mode_leaves_picked_images_out_and_says_so(alice_client):
+    # a file input hidden by the mode switch must never block the submit
+    response = csrf_post(alice_client, "/create/", {"mode": "text2video", "model": "viduq1", "prompt": "waves",
+                                                    "images": upload(png())}, **HTMX)
+    html = response.content.decode()
+    task = GenerationTask.objects.get()
+    assert task.images.count() == 0 and f'data-task-id="{task.uuid}"' in html
+    assert "Text to video takes no images, so the one you picked was left out." in html
+
+
+def test_remix_starts_with_a_new_seed_and_reuse_is_one_click_away(alice_client, alice, team_a):
+    source = make_task(team_a, alice, params={"seed": 0}, seed_used=4242)
+    html = alice_client.get(f"/create/?remix={source.uuid}").content.decode()
+    assert 'name="seed" type="text" inputmode="numeric" placeholder="Random" value=""' in html
+    assert 'data-reuse-seed="4242"' in html and f'href="/create/?remix={source.uuid}&amp;seed=reuse"' in html
+    assert "<h1 id=\"create-title\">Remix a video</h1>" in html
+    html = alice_client.get(f"/create/?remix={source.uuid}&seed=reuse").content.decode()
+    assert 'placeholder="Random" value="4242"' in html
+
+
+@pytest.mark.parametrize("state", [State.FAILED, State.CANCELLED])
+def test_edit_of_a_failed_task_is_titled_edit_and_try_again(alice_client, alice, team_a, state):
+    source = make_task(team_a, alice, state=state, params={"seed": 77}, error="Vidu said no.")
+    html = alice_client.get(f"/create/?remix={source.uuid}").content.decode()
+    assert '<h1 id="create-title">Edit and try again</h1>' in html and "Remix a video" not in html
+    assert "<title>Edit and try again" in html
+    assert 'placeholder="Random" value="77"' in html  # trying again keeps the seed asked for
+
+
+def test_style_is_offered_where_the_model_takes_it(alice_client):
+    html = alice_client.get("/create/params/?mode=text2video&model=viduq1").content.decode()
+    assert 'name="style"' in html and '<option value="anime">Anime</option>' in html
+    for query in ("mode=text2video&model=viduq2", "mode=img2video&model=viduq1"):
+        assert 'name="style"' not in alice_client.get(f"/create/params/?{query}").content.decode()
+    csrf_post(alice_client, "/create/", {"mode": "text2video", "model": "viduq1", "prompt": "x", "style": "anime"})
+    assert GenerationTask.objects.get().params["style"] == "anime"
+
+
+# --- upload caps (issue 8, item 18) ---------------------------------------------------------------
+
+
+def test_more_files_than_any_mode_takes_get_a_message_not_a_400(alice_client, settings):
+    files = [upload(png(), f"f{n}.png") for n in range(settings.UPLOAD_MAX_FILES + 3)]
+    response = csrf_post(alice_client, "/create/", {"mode": "reference2video", "model": "viduq1", "prompt": "typed",
+                                                    "images": files})
+    html = response.content.decode()
+    assert response.status_code == 200 and 'id="images-error"' in html
+    assert "You sent 10 images; no mode takes more than 7." in html and ">typed</textarea>" in html
+    assert not GenerationTask.objects.exists() and not TaskImage.objects.exists()
+
+
+def test_a_request_over_the_total_cap_keeps_no_file(alice_client, settings):
+    settings.UPLOAD_MAX_REQUEST_BYTES = 50_000
+    files = [upload(png(256, 256, color=(n, 0, 0)) + bytes(20_000), f"f{n}.png") for n in range(3)]
+    response = csrf_post(alice_client, "/create/", {"mode": "reference2video", "model": "viduq1", "prompt": "x",
+                                                    "images": files})
+    assert "The images add up to more than" in response.content.decode()
+    assert not GenerationTask.objects.exists()
+
+
+def test_extra_files_are_refused_before_any_is_read(alice_client, monkeypatch):
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+
+    from vidu_web.vidu import images
+
+    opened = []
+    monkeypatch.setattr(images, "inspect", lambda data: opened.append(data))
+    # the files as the server received them (the test client's own SimpleUploadedFile is a subclass)
+    server_side = lambda f: type(f) is InMemoryUploadedFile  # noqa: E731
+    monkeypatch.setattr(InMemoryUploadedFile, "read", property(lambda f: server_side(f) and opened.append(f.name) or f.file.read))
+    response = csrf_post(alice_client, "/create/", {"mode": "img2video", "model": "viduq1",
+                                                    "images": [upload(png()), upload(png()), upload(png())]})
+    assert "needs exactly one image; got 3" in response.content.decode()
+    assert opened == [] and not GenerationTask.objects.exists()
+
+
+def test_the_upload_cap_follows_the_catalog(settings):
+    from vidu_web.vidu import catalog
+
+    most = max(spec.image_count(mode)[1] for mode in catalog.MODES for spec in catalog.models_for(mode))
+    assert settings.UPLOAD_MAX_FILES == most

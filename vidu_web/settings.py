@@ -192,6 +192,17 @@ MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # per input image
+UPLOAD_MAX_FILES = 7  # the most images a mode takes (reference2video; a test keeps it equal to the catalog's)
+# A create with the most and largest images, plus its form fields; a larger request keeps no file.
+UPLOAD_MAX_REQUEST_BYTES = UPLOAD_MAX_FILES * UPLOAD_MAX_BYTES + 1024 * 1024
+# The capped handler skips files past the caps and says why in the form; past this many file
+# parts Django answers 400 before any handler runs.
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+FILE_UPLOAD_HANDLERS = [
+    "vidu_web.studio.uploads.CappedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # --- Vidu ------------------------------------------------------------------------------------
 VIDU_PROVIDER = envstr("VIDU_PROVIDER", "sandbox")

@@ -90,39 +90,164 @@
     render();
   }
 
-  // --- image picking: previews, drag and drop -----------------------------------------------
+  // --- image picking: previews, checks, remove, swap, drag and drop ------------------------
+  // The picked files live in `kept`; the file input only ever holds the ones the current mode
+  // sends (the first `max`), so an input hidden by a mode switch can't carry images the mode
+  // refuses. Files past `max` stay on screen, marked "set aside", until removed or used again.
   var ROLE = { "start-end2video": ["first frame", "last frame"], "img2video": ["first frame"] };
+  var MODE_MAX = { "text2video": 0, "img2video": 1, "start-end2video": 2, "reference2video": 7 };
+  var kept = [];
+  var checks = new Map();  // File -> problem (a sentence) or "" once checked
+  var urls = new Map();
 
   function currentMode() {
     var checked = document.querySelector("input[name=mode]:checked");
     return checked ? checked.value : "";
   }
 
-  function renderPreviews(input) {
-    var box = document.getElementById("previews");
-    if (!box) return;
+  function modeMax() {
+    // The hint carries the chosen model's range; until it is swapped in after a mode change,
+    // the mode's own maximum applies.
+    var hint = document.getElementById("images-hint"), mode = currentMode();
+    if (hint && hint.dataset.mode === mode && hint.dataset.max !== undefined) return parseInt(hint.dataset.max, 10);
+    return MODE_MAX[mode] !== undefined ? MODE_MAX[mode] : 0;
+  }
+
+  function urlFor(file) {
+    if (!urls.has(file)) urls.set(file, URL.createObjectURL(file));
+    return urls.get(file);
+  }
+
+  function rules() {
+    var d = (document.getElementById("dropzone") || {}).dataset || {};
+    return { minSide: +d.minSide || 128, maxRatio: +d.maxRatio || 4, pairLow: +d.pairLow || 0.8,
+             pairHigh: +d.pairHigh || 1.25, maxBytes: +d.maxBytes || 20971520, maxMb: d.maxMb || "20" };
+  }
+
+  // The server's rules (vidu/images.py), checked as soon as a file is picked.
+  function check(file) {
+    var r = rules();
+    if (!/^image\/(png|jpeg|webp)$/.test(file.type)) return Promise.resolve({ problem: "isn't a png, jpeg or webp file" });
+    if (file.size > r.maxBytes) return Promise.resolve({ problem: "is larger than " + r.maxMb + " MB" });
+    return new Promise(function (resolve) {
+      var img = new Image();
+      img.onload = function () {
+        var w = img.naturalWidth, h = img.naturalHeight, problems = [];
+        if (w < r.minSide || h < r.minSide) problems.push("each side must be at least " + r.minSide + " pixels");
+        if (Math.max(w / h, h / w) > r.maxRatio) problems.push("its sides must be within 1:4 of each other");
+        resolve({ width: w, height: h, problem: problems.length ? "is " + w + "x" + h + " pixels: " + problems.join(" and ") : "" });
+      };
+      img.onerror = function () { resolve({ problem: "isn't a png, jpeg or webp file we can read" }); };
+      img.src = urlFor(file);
+    });
+  }
+
+  function setFiles(input, files) {
+    try {
+      var dt = new DataTransfer();
+      files.forEach(function (f) { dt.items.add(f); });
+      input.files = dt.files;
+    } catch (e) { /* an old browser: the input keeps what was picked */ }
+  }
+
+  function button(text, label, onClick) {
+    var b = document.createElement("button");
+    b.type = "button"; b.className = "btn btn-small btn-quiet"; b.textContent = text;
+    if (label) b.setAttribute("aria-label", label);
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function renderImages() {
+    var input = document.getElementById("id_images"), box = document.getElementById("previews");
+    if (!input || !box) return;
+    var mode = currentMode(), max = modeMax(), roles = ROLE[mode] || [];
+    setFiles(input, kept.slice(0, max));
+    var field = input.closest(".images-field"), zone = input.closest(".dropzone");
+    if (field) field.classList.toggle("has-kept", kept.length > 0);
+    if (zone) zone.classList.toggle("has-files", kept.length > 0);
     box.innerHTML = "";
-    var roles = ROLE[currentMode()] || [];
-    Array.from(input.files || []).forEach(function (file, i) {
+    kept.forEach(function (file, i) {
       var fig = document.createElement("figure");
-      fig.className = "preview";
+      fig.className = "preview" + (i >= max ? " preview-aside" : "");
+      fig.dataset.index = i;
       var img = document.createElement("img");
-      img.alt = "Chosen image " + (i + 1) + ": " + file.name;
-      if (/^image\//.test(file.type)) img.src = URL.createObjectURL(file);
+      img.alt = "Image " + (i + 1) + ": " + file.name;
+      if (/^image\//.test(file.type)) img.src = urlFor(file);
       var cap = document.createElement("figcaption");
-      cap.textContent = (i + 1) + (roles[i] ? " · " + roles[i] : "");
+      cap.textContent = (i + 1) + (i >= max ? " · set aside" : roles[i] ? " · " + roles[i] : "");
       fig.appendChild(img); fig.appendChild(cap);
+      fig.appendChild(button("Remove", "Remove image " + (i + 1), function () { kept.splice(i, 1); renderImages(); }));
       box.appendChild(fig);
     });
-    var zone = input.closest(".dropzone");
-    if (zone) zone.classList.toggle("has-files", (input.files || []).length > 0);
+    if (mode === "start-end2video" && kept.length >= 2) {
+      box.appendChild(button("Swap first and last", null, function () {
+        kept = [kept[1], kept[0]].concat(kept.slice(2)); renderImages();
+      }));
+    }
+    var aside = document.getElementById("images-aside"), extra = kept.length - max;
+    if (aside) {
+      aside.hidden = extra <= 0;
+      var label = (document.querySelector("input[name=mode]:checked + span") || {}).textContent || "This mode";
+      aside.textContent = extra <= 0 ? "" : max === 0
+        ? label + " takes no images: the " + (kept.length === 1 ? "one" : kept.length) + " picked here " + (kept.length === 1 ? "is" : "are") + " set aside and won't be sent. Switch back to use " + (kept.length === 1 ? "it" : "them") + ", or remove " + (kept.length === 1 ? "it" : "them") + "."
+        : label + " takes at most " + max + ": " + extra + " set aside, not sent.";
+    }
+    showChecks();
+  }
+
+  function showChecks() {
+    var out = document.getElementById("images-check");
+    if (!out) return;
+    var max = modeMax(), lines = [], sizes = [];
+    kept.forEach(function (file, i) {
+      var c = checks.get(file);
+      var fig = document.querySelector('#previews .preview[data-index="' + i + '"]');
+      if (fig) fig.classList.toggle("preview-bad", !!(c && c.problem));
+      if (i >= max || !c) return;
+      if (c.problem) lines.push("Image " + (i + 1) + " (" + file.name + ") " + c.problem + ".");
+      sizes.push(c);
+    });
+    if (currentMode() === "start-end2video" && sizes.length === 2 && sizes[0].width && sizes[1].width) {
+      var r = rules(), q = (sizes[0].width / sizes[0].height) / (sizes[1].width / sizes[1].height);
+      if (q < r.pairLow || q > r.pairHigh) lines.push("The first and last frames must have about the same shape (ratios within " + r.pairLow + " to " + r.pairHigh + ").");
+    }
+    out.textContent = lines.join(" ");
+    out.hidden = lines.length === 0;
+  }
+
+  function pick(files) {
+    kept = Array.from(files || []);
+    // Replaced files: the server's verdict on the old ones no longer applies.
+    var old = document.getElementById("images-error");
+    if (old) old.remove();
+    var field = document.querySelector(".images-field");
+    if (field) field.classList.remove("has-error");
+    renderImages();
+    kept.forEach(function (file) {
+      if (checks.has(file)) return;
+      check(file).then(function (c) { checks.set(file, c); showChecks(); });
+    });
   }
 
   document.addEventListener("change", function (e) {
     var t = e.target;
-    if (t.matches && t.matches(".dropzone-input")) renderPreviews(t);
-    if (t.matches && t.matches("input[name=mode]")) { var i = document.getElementById("id_images"); if (i) renderPreviews(i); }
+    if (t.matches && t.matches(".dropzone-input")) pick(t.files);
+    if (t.matches && t.matches("input[name=mode]")) renderImages();
     if (t.matches && t.matches("select[data-autosubmit]")) t.form.requestSubmit();
+  });
+  // The parameter block (with the chosen model's image range) or the whole form was swapped.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var id = e.target && e.target.id;
+    if ((id === "params" || id === "create-form") && document.getElementById("id_images")) renderImages();
+  });
+  document.addEventListener("click", function (e) {
+    var reuse = e.target.closest && e.target.closest("[data-reuse-seed]");
+    var seed = document.getElementById("id_seed");
+    if (!reuse || !seed) return;
+    e.preventDefault();
+    seed.value = reuse.dataset.reuseSeed;
+    seed.focus();
   });
   document.addEventListener("dragover", function (e) {
     var zone = e.target.closest && e.target.closest(".dropzone");
@@ -139,11 +264,7 @@
     if (!zone) return;
     e.preventDefault();
     zone.classList.remove("dragging");
-    var input = zone.querySelector("input[type=file]");
-    if (input && e.dataTransfer && e.dataTransfer.files.length) {
-      input.files = e.dataTransfer.files;
-      input.dispatchEvent(new Event("change", { bubbles: true }));
-    }
+    if (e.dataTransfer && e.dataTransfer.files.length) pick(e.dataTransfer.files);
   });
 
   // --- small things ----------------------------------------------------------------------------
@@ -227,6 +348,8 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     scan(false);
+    var input = document.getElementById("id_images");
+    if (input && input.files && input.files.length) pick(input.files);  // kept by the browser on back
     setupNotifyToggle();
     document.querySelectorAll("#toasts .toast").forEach(function (el) {
       setTimeout(function () { el.classList.add("toast-out"); }, 6000);

@@ -1,7 +1,13 @@
 """The create form: its fields follow the mode and the model, from the shared model table.
 
 The form only turns what was typed into Vidu's JSON types and drops what the chosen model
-doesn't take; `catalog.validate` (through `services.create_task`) has the last word.
+doesn't take; `catalog.validate` (through `services.create_task`) has the last word. When the
+mode, model or length changes, ``changes`` says which asked-for values the new choice doesn't
+offer and what they became, so nothing is reset silently.
+
+``style`` is offered for text to video on the models that honour it (``ModelSpec.style``; Vidu
+ignores it on q2 and q3, so today that is Vidu Q1 alone), rather than dropped: Vidu Q1's anime
+style is a real choice with no other way to ask for it.
 """
 
 from __future__ import annotations
@@ -11,9 +17,10 @@ from django.conf import settings
 
 from vidu_web.vidu import catalog
 
-SEED_MAX = 2**31 - 1
+SEED_MAX = catalog.SEED_MAX
 FLAGS = ("bgm", "audio", "off_peak", "watermark")
 MOVEMENT_LABELS = {"auto": "Auto", "small": "Small", "medium": "Medium", "large": "Large"}
+STYLE_LABELS = {"general": "General", "anime": "Anime"}
 RATIO_LABELS = {"16:9": "16:9 landscape", "9:16": "9:16 portrait", "1:1": "1:1 square", "3:4": "3:4", "4:3": "4:3"}
 IMAGE_HINTS = {
     catalog.TEXT: "",
@@ -43,6 +50,7 @@ class CreateForm(forms.Form):
         except (TypeError, ValueError):
             wanted = None
         self.duration = _pick(wanted, durations, self.spec.default_duration if self.spec.default_duration in durations else durations[0])
+        self.changes = self._changes(source, wanted) if data is None else []
         resolutions = self.spec.resolutions_for(self.duration)
         low, high = self.spec.image_count(self.mode)
         self.image_range = (low, high)
@@ -74,11 +82,15 @@ class CreateForm(forms.Form):
             f["movement_amplitude"] = forms.ChoiceField(
                 choices=[(m, MOVEMENT_LABELS[m]) for m in catalog.MOVEMENTS], initial="auto", required=False
             )
+        if self.mode in catalog.STYLE_MODES and self.spec.style:
+            f["style"] = forms.ChoiceField(
+                choices=[(s, STYLE_LABELS[s]) for s in catalog.STYLES], initial="general", required=False
+            )
         f["seed"] = forms.IntegerField(
             required=False,
             min_value=0,
             max_value=SEED_MAX,
-            error_messages={"invalid": "The seed must be a whole number from 0 to 2147483647."},
+            error_messages={key: catalog.SEED_MESSAGE for key in ("invalid", "min_value", "max_value")},
         )
         if self.spec.bgm:
             f["bgm"] = forms.BooleanField(required=False, label="Background music")
@@ -86,8 +98,33 @@ class CreateForm(forms.Form):
         f["off_peak"] = forms.BooleanField(required=False, label="Off-peak (cheaper, within 48 h)")
         f["watermark"] = forms.BooleanField(required=False, label="Watermarked copy")
         self.images = list(files.getlist("images")) if files is not None else []
+        self.dropped_images = 0
         if data is None:
             self._clamp_initial()
+
+    def _changes(self, asked, wanted_duration) -> list[str]:
+        """What the chosen mode and model changed among the values asked for, and why."""
+        spec, mode = self.spec, self.mode
+        changes = []
+        model = asked.get("model")
+        if model in catalog.MODELS and model != spec.name:
+            changes.append(f"Model: {catalog.MODELS[model].label} doesn't make {catalog.MODES[mode].lower()}, "
+                           f"so it is {spec.label}.")
+        if wanted_duration is not None and wanted_duration != self.duration:
+            allowed = catalog.describe_durations(spec.durations_for(mode))
+            changes.append(f"Length: {spec.label} makes {catalog.MODES[mode].lower()} clips of {allowed}, "
+                           f"so {wanted_duration} s became {self.duration} s.")
+        resolution, allowed = asked.get("resolution"), spec.resolutions_for(self.duration)
+        if resolution in catalog.RESOLUTIONS and resolution not in allowed:
+            changes.append(f"Resolution: {spec.label} at {self.duration} s comes in {', '.join(allowed)}, "
+                           f"so {resolution} became {spec.default_resolution_for(self.duration)}.")
+        if asked.get("movement_amplitude") in ("small", "medium", "large") and not spec.movement:
+            changes.append(f"Movement: {spec.label} doesn't take it, so it is left out.")
+        if asked.get("bgm") in (True, "on", "true", "1") and not spec.bgm:
+            changes.append(f"Background music: {spec.label} doesn't add it, so it is off.")
+        if asked.get("style") == "anime" and not (mode in catalog.STYLE_MODES and spec.style):
+            changes.append(f"Style: {spec.label} doesn't take it in this mode, so it is left out.")
+        return changes
 
     def _clamp_initial(self):
         """Drop initial values the current mode and model don't offer (their default shows)."""
@@ -103,8 +140,9 @@ class CreateForm(forms.Form):
         cleaned = super().clean()
         low, high = self.image_range
         if self.images and high == 0:
-            self.add_error(None, "Text to video takes no images; the ones you picked were left out.")
-            self.images = []
+            # Images a mode doesn't take are left out, never a reason to refuse: they may sit in
+            # a file input hidden by the mode switch (without the page script, nothing clears it).
+            self.dropped_images, self.images = len(self.images), []
         for n, upload in enumerate(self.images, start=1):
             if upload.size > settings.UPLOAD_MAX_BYTES:
                 mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
@@ -128,7 +166,7 @@ class CreateForm(forms.Form):
             "duration": duration,
             "resolution": data.get("resolution") or self.spec.default_resolution_for(duration),
         }
-        for name in ("aspect_ratio", "movement_amplitude"):
+        for name in ("aspect_ratio", "movement_amplitude", "style"):
             if name in self.fields:
                 params[name] = data.get(name) or self.fields[name].initial
         if data.get("seed"):
@@ -149,13 +187,10 @@ class CreateForm(forms.Form):
             return
         super().add_error(field, error)
 
-    def value(self, name):
-        """The value to show in a field: what was typed, else the initial one."""
-        return self[name].value()
 
-
-def initial_from_task(task) -> dict:
-    """The create form's values for a remix of ``task``."""
+def initial_from_task(task, keep_seed=False) -> dict:
+    """The create form's values for a remix of ``task``: a new (random) seed unless
+    ``keep_seed``, since a remix is for a variation ("Reuse seed" is one click away)."""
     initial = {
         "mode": task.mode,
         "prompt": task.prompt.text,
@@ -164,8 +199,13 @@ def initial_from_task(task) -> dict:
         "resolution": task.resolution,
     }
     for key, value in (task.params or {}).items():
-        if key in ("aspect_ratio", "movement_amplitude", "seed", *FLAGS):
+        if key in ("aspect_ratio", "movement_amplitude", "style", *FLAGS):
             initial[key] = value
-    if task.seed_used and not initial.get("seed"):
-        initial["seed"] = task.seed_used
+    if keep_seed and seed_of(task):
+        initial["seed"] = seed_of(task)
     return initial
+
+
+def seed_of(task):
+    """The seed that reproduces ``task``: the one Vidu used, else the one asked for (or None)."""
+    return task.seed_used or (task.params or {}).get("seed") or None

@@ -25,8 +25,9 @@ class TaskRejected(Exception):
         self.errors = errors
 
 
-def check_images(mode: str, files: list[bytes]) -> list[images.ImageInfo]:
-    """Inspect uploaded images; raise TaskRejected({"images": ...}) on the first bad one."""
+def check_images(mode: str, files: list) -> list[images.ImageInfo]:
+    """Inspect uploaded images (bytes or open files, one at a time: none is read whole into
+    memory); raise TaskRejected({"images": ...}) on the first bad one."""
     infos = []
     for n, data in enumerate(files, start=1):
         try:
@@ -47,15 +48,18 @@ def check_images(mode: str, files: list[bytes]) -> list[images.ImageInfo]:
 def create_task(team, creator, mode: str, params: dict, files: list) -> GenerationTask:
     """Validate, store a Prompt, a pending task and its images, and enqueue its submission.
 
-    ``params`` uses Vidu's field names and JSON types; ``files`` are uploaded files (or bytes),
-    in the order the mode needs. Nothing is stored unless everything is valid.
+    ``params`` uses Vidu's field names and JSON types; ``files`` are uploaded files, stored
+    files or bytes, in the order the mode needs. Nothing is stored unless everything is valid.
+    The count is checked before any file is opened, and each file is checked and then copied
+    in chunks from where it lies (an upload's temporary file), so a create with seven 20 MB
+    images never holds them in memory together (design.md, "Quality bars: Storage").
     """
-    blobs = [f if isinstance(f, bytes) else _read(f) for f in files]
     # The validator counts images; real contents are checked by check_images below.
-    errors = catalog.validate(mode, {**params, "images": ["https://upload.invalid/x.png"] * len(blobs)})
+    errors = catalog.validate(mode, {**params, "images": ["https://upload.invalid/x.png"] * len(files)})
     if errors:
         raise TaskRejected(errors)
-    infos = check_images(mode, blobs)
+    files = [ContentFile(f) if isinstance(f, bytes) else f for f in files]
+    infos = check_images(mode, [_opened(f) for f in files])
     spec = catalog.MODELS[params["model"]]
     duration = params.get("duration") or spec.default_duration
     resolution = params.get("resolution") or spec.default_resolution_for(duration)
@@ -74,10 +78,11 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
             # The submission is enqueued below; the sweep re-enqueues it only if it got lost.
             next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE),
         )
-        for position, (data, info) in enumerate(zip(blobs, infos, strict=True)):
+        for position, (data, info) in enumerate(zip(files, infos, strict=True)):
             image = TaskImage(task=task, position=position, mime=info.mime, width=info.width, height=info.height)
             ext = info.mime.split("/")[1]
-            image.file.save(f"{task.uuid}-{position}.{ext}", ContentFile(data), save=True)
+            data.seek(0)
+            image.file.save(f"{task.uuid}-{position}.{ext}", data, save=True)
         TaskEvent.objects.create(task=task, state=State.PENDING)
         transaction.on_commit(lambda: jobs.enqueue_submission(task.id))
     return task
@@ -89,9 +94,12 @@ def _target() -> dict:
     return {"provider": target.name, "endpoint": target.endpoint}
 
 
-def _read(upload) -> bytes:
-    upload.seek(0)
-    return upload.read()
+def _opened(file):
+    """``file`` open for reading from its start (an upload, a stored file or ContentFile)."""
+    if file.closed:
+        file.open("rb")
+    file.seek(0)
+    return file
 
 
 # --- actions on an existing task (the UI and the admin call these) ---------------------------

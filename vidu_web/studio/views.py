@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -21,10 +22,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vidu_web.teams.access import membership_in
-from vidu_web.vidu import catalog
+from vidu_web.vidu import catalog, images
 
 from . import queries, services
-from .forms import CreateForm, initial_from_task
+from .forms import CreateForm, initial_from_task, seed_of
 from .models import ACTIVE_STATES, Favorite, State
 
 TASKS_PER_PAGE = 20
@@ -69,18 +70,20 @@ def _remix_source(request):
 
 
 def _remix_files(source, form):
-    """The remixed task's images, when the creator picked no new ones and the count fits."""
+    """The remixed task's stored images (read one at a time later), when the creator picked no
+    new ones and the count fits."""
     if source is None or form.images:
         return form.images
-    images = list(source.images.all())
+    stored = list(source.images.all())
     low, high = form.image_range
-    if not images or not low <= len(images) <= high:
+    if not stored or not low <= len(stored) <= high:
         return []
-    blobs = []
-    for image in images:
-        with image.file.open("rb") as fh:
-            blobs.append(fh.read())
-    return blobs
+    return [image.file for image in stored]
+
+
+def _is_edit(source):
+    """Remixing a task that failed or was cancelled is editing it to try again, not a variation."""
+    return source is not None and source.state in (State.FAILED, State.CANCELLED)
 
 
 @require_http_methods(["GET", "POST"])
@@ -92,10 +95,14 @@ def create(request):
         form = CreateForm(initial=request.POST.dict())
     elif request.method == "POST":
         form = CreateForm(request.POST, request.FILES)
+        refusal = getattr(request, "upload_refusal", "")  # set by uploads.CappedUploadHandler
         if not membership.can_create:
             form.is_valid()
             form.add_error(None, _viewer_message(membership))
             status = 403
+        elif refusal:
+            form.is_valid()
+            form.add_error("images", refusal)
         elif form.is_valid():
             try:
                 task = services.create_task(
@@ -106,7 +113,8 @@ def create(request):
             else:
                 return _created(request, form, task, source)
     else:
-        initial = initial_from_task(source) if source else request.GET.dict()
+        keep_seed = request.GET.get("seed") == "reuse" or _is_edit(source)
+        initial = initial_from_task(source, keep_seed=keep_seed) if source else request.GET.dict()
         form = CreateForm(initial=initial)
     context = _create_context(request, form, source)
     if request.htmx and request.method == "POST":
@@ -116,13 +124,20 @@ def create(request):
 
 def _created(request, form, task, source):
     if not request.htmx:
-        messages.success(request, "Started: your video is on its way.")
+        messages.success(request, f"Started: your video is on its way.{_dropped_note(form)}")
         return redirect("create")
     task = queries.user_tasks(request.user, request.team).get(pk=task.pk)
     queries.attach_progress(request.team, [task])
     context = _create_context(request, form, source, recent=[])
     context.update(new_task=task, created=True, polling=True)
     return render(request, "studio/create.html#created", context)
+
+
+def _dropped_note(form):
+    n = form.dropped_images
+    if not n:
+        return ""
+    return f" {catalog.MODES[form.mode]} takes no images, so the {'one' if n == 1 else n} you picked {'was' if n == 1 else 'were'} left out."
 
 
 def _viewer_message(membership):
@@ -137,7 +152,15 @@ def _create_context(request, form, source, recent=None):
         "form": form,
         "modes": catalog.MODES,
         "remix": source,
+        "is_edit": _is_edit(source),
+        "remix_seed": seed_of(source) if source else None,
         "remix_images": remix_images,
+        "dropped_note": _dropped_note(form),
+        "image_rules": {
+            "min_side": images.MIN_SIDE, "max_ratio": images.MAX_RATIO, "pair_low": images.PAIR_RATIO[0],
+            "pair_high": images.PAIR_RATIO[1], "max_bytes": settings.UPLOAD_MAX_BYTES,
+            "max_mb": settings.UPLOAD_MAX_BYTES // (1024 * 1024),
+        },
         "tasks": recent,
         "polling": any(t.is_active for t in recent),
         "can_create": request.membership.can_create,

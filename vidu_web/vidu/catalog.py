@@ -10,7 +10,7 @@ words a creator understands. It checks types too, since the sandbox feeds it raw
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 TEXT = "text2video"
@@ -38,6 +38,9 @@ IMAGE_COUNTS: dict[str, tuple[int, int]] = {TEXT: (0, 0), IMAGE: (1, 1), START_E
 RATIO_MODES = (TEXT, REFERENCE)
 STYLE_MODES = (TEXT,)
 PROMPT_REQUIRED = (TEXT, REFERENCE)
+SEED_MAX = 2**31 - 1
+# One sentence for every bad seed ("abc", "-5", "1.5", too large), from the form and the validator.
+SEED_MESSAGE = f"The seed must be a whole number from 0 to {SEED_MAX}; leave it empty for a random one."
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,11 @@ class ModelSpec:
     default_resolution: str
     bgm: bool = True  # takes background music
     movement: bool = True  # honours movement_amplitude
-    style: bool = True  # honours style (text2video only)
+    # Honours ``style`` (text2video only; vidu-api.md: "ignored by q2/q3"). The create form offers
+    # it where it does something, so today only Vidu Q1's text to video shows it.
+    style: bool = True
     audio_default: bool = False
     max_references: int = 7
-    extra: dict = field(default_factory=dict)
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -150,10 +154,6 @@ MODELS: dict[str, ModelSpec] = {
 def models_for(mode: str) -> list[ModelSpec]:
     """The models that take ``mode``, in table order."""
     return [spec for spec in MODELS.values() if mode in spec.durations]
-
-
-def default_model(mode: str) -> ModelSpec:
-    return models_for(mode)[0]
 
 
 def describe_durations(values: tuple[int, ...]) -> str:
@@ -267,8 +267,8 @@ def validate(mode: str, params: dict) -> dict[str, str]:
             errors["style"] = f"Style must be one of {', '.join(STYLES)}."
 
     seed = params.get("seed")
-    if seed is not None and not (_is_int(seed) and 0 <= seed <= 2**31 - 1):
-        errors["seed"] = "The seed must be a whole number from 0 to 2147483647 (0 picks one at random)."
+    if seed is not None and not (_is_int(seed) and 0 <= seed <= SEED_MAX):
+        errors["seed"] = SEED_MESSAGE
 
     for flag in ("bgm", "audio", "off_peak", "watermark"):
         if params.get(flag) is not None and not isinstance(params[flag], bool):
