@@ -353,7 +353,8 @@ def test_lifecycle_create_query_success_and_files(sb, prefix, scheme):
     final = bodies[-1]
     assert final["state"] == "success", final
     assert final["err_code"] == ""
-    assert "processing" in {b["state"] for b in bodies} or len(bodies) < 3
+    # Stages of 0.2 s polled every 0.05 s: a task that skips processing (or the whole timeline) is wrong.
+    assert "processing" in {b["state"] for b in bodies}, [b["state"] for b in bodies]
     if "progress" in final:
         assert final["progress"] == 100
 
@@ -911,6 +912,7 @@ def test_cancel_twice_does_not_500(sb):
     task_id = api.created("text2video", body_for("text2video", "viduq2"))["task_id"]
     assert api.cancel(task_id).status_code == 200
     second = api.cancel(task_id)
+    assert second.status_code < 500, f"a second cancel -> {second.status_code} {second.text[:300]}"
     if second.status_code != 200:
         assert_error(second, second.status_code)
 

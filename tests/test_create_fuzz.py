@@ -69,7 +69,8 @@ def media_root(settings, tmp_path):
 def test_random_input_never_500s_nor_half_makes_a_task(alice_client, data):
     response = csrf_post(alice_client, "/create/", data)
     event(f"status {response.status_code}")
-    assert response.status_code in (200, 302, 403, 404), response.status_code
+    # Alice may create, and csrf_post sends the token: a 403 means the form was never tried.
+    assert response.status_code in (200, 302, 404), response.status_code
     assert Prompt.objects.count() == GenerationTask.objects.count()
     for task in GenerationTask.objects.prefetch_related("images"):
         low, high = catalog.MODELS[task.model].image_count(task.mode)

@@ -12,6 +12,7 @@ from pipeline_helpers import pipeline, reload, state_of, sweep_until, text_task 
 from vidu_web.studio import archive, providers, services, submission
 from vidu_web.studio.models import OUTCOME_UNKNOWN, OUTCOME_UNKNOWN_TEXT, Creation, GenerationTask, State, TaskEvent
 from vidu_web.studio.providers.vidu import answer
+from vidu_web.vidu.types import Creation as VideoCreation
 from vidu_web.vidu.types import TaskResult
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("pipeline")]
@@ -111,7 +112,7 @@ def test_retryable_create_errors_are_retried_until_it_goes_through(sandbox, team
 
 
 @pytest.mark.parametrize("kind", ["badjson", "hang"])
-def test_a_create_with_an_unknown_outcome_is_never_sent_again(sandbox, team_a, alice, kind):
+def test_a_create_with_an_unknown_outcome_is_never_sent_again(sandbox, team_a, alice, kind, monkeypatch):
     sandbox.configure(fault_rate=1.0, fault_kinds=[kind], hang_seconds=2)
     task = text_task(team_a, alice)
     sandbox.configure(fault_rate=0.0)
@@ -119,9 +120,12 @@ def test_a_create_with_an_unknown_outcome_is_never_sent_again(sandbox, team_a, a
     assert task.state == State.FAILED
     assert task.err_code == OUTCOME_UNKNOWN
     assert task.error == OUTCOME_UNKNOWN_TEXT
-    # Nothing brings it back: the sweep's chores leave it alone.
-    sweep_until(lambda: True)
-    assert sandbox.counts() == {str(task.uuid): 1}
+    # Nothing brings it back: the sweep's chores leave it alone. They do run meanwhile: they
+    # send a task whose submission message was lost, and follow it to the end.
+    lost = unsent_task(team_a, alice, monkeypatch)
+    GenerationTask.objects.filter(pk=lost.pk).update(next_attempt_at=timezone.now())
+    sweep_until(lambda: state_of(lost) == State.SUCCEEDED)
+    assert sandbox.counts() == {str(task.uuid): 1, str(lost.uuid): 1}
     assert state_of(task) == State.FAILED
 
 
@@ -203,8 +207,15 @@ def test_an_unknown_vidu_state_is_logged_and_treated_as_running(team_a, alice, c
 def test_an_answer_about_another_task_changes_nothing(team_a, alice, caplog, monkeypatch):
     task = unsent_task(team_a, alice, monkeypatch)
     GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, vidu_task_id="123")
-    reload(task).apply_answer(answer(TaskResult(id="123", state="success", payload="someone-else")))
-    assert state_of(task) == State.PROCESSING
+    # A whole success, with a video: were the payload not checked, this would archive it.
+    video = VideoCreation(id="c-1", url="https://example.com/v.mp4", cover_url="https://example.com/c.jpg")
+    with caplog.at_level(logging.ERROR):
+        reload(task).apply_answer(answer(TaskResult(id="123", state="success", payload="someone-else",
+                                                    progress=100, creations=(video,))))
+    task = reload(task)
+    assert (task.state, task.progress, task.vidu_state) == (State.PROCESSING, None, "")
+    assert not Creation.objects.filter(task=task).exists()
+    assert "not ours; ignored" in caplog.text
 
 
 def test_expired_urls_are_refreshed_before_the_copy(sandbox, team_a, alice, monkeypatch):
@@ -259,7 +270,16 @@ def test_a_file_that_is_not_a_video_is_refused(sandbox, team_a, alice, monkeypat
     archive.archive(task.pk)
     task = reload(task)
     assert task.state == State.FAILED and "not a file of the expected type" in task.error
-    assert not default_storage.listdir("videos")[1] if default_storage.exists("videos") else True
+    assert not Creation.objects.get(task=task).video
+    assert stored_files("videos") == []  # nothing kept, in any videos/%Y/%m/ folder
+
+
+def stored_files(folder):
+    """Every file under ``folder`` in the default storage, however deep."""
+    if not default_storage.exists(folder):
+        return []
+    dirs, files = default_storage.listdir(folder)
+    return [f"{folder}/{name}" for name in files] + [path for d in dirs for path in stored_files(f"{folder}/{d}")]
 
 
 def test_a_failed_copy_is_retried_with_backoff(sandbox, team_a, alice, monkeypatch):

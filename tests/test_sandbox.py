@@ -136,10 +136,15 @@ def test_cancel_before_scheduling(sandbox):
 
 
 def test_a_cancelled_task_frees_its_queue_place(sandbox):
+    # Stages of 1 s: a task may start 2 s after its create and runs for 3 s, so the sixth
+    # would only start at about 5 s, when the first of five finished, unless the cancel freed a slot.
+    sandbox.configure(step=1.0)
     key = unique_key()
     ids = [create(sandbox, key)["task_id"] for _ in range(6)]
     api(sandbox, "POST", f"/ent/v2/tasks/{ids[0]}/cancel", key, json={"id": ids[0]})
-    wait_for(lambda: query(sandbox, key, ids[5])["state"] == "processing", timeout=3)
+    wait_for(lambda: query(sandbox, key, ids[5])["state"] == "processing", timeout=4)
+    # It took the cancelled task's place, not that of one which finished meanwhile.
+    assert [query(sandbox, key, i)["state"] for i in ids] == ["failed"] + ["processing"] * 5
 
 
 def test_cancel_after_scheduling_is_refused(sandbox):

@@ -120,4 +120,6 @@ def test_odd_shapes_parse_as_unknown_not_a_type_error(raw, odd):
     # A callback body is anyone's JSON: parsing may refuse it (ValueError), never crash.
     raw.update(odd)
     task = TaskResult.parse(raw)
+    # A list of creations keeps its creation (with an unknown video); anything else is none.
+    assert len(task.creations) == (1 if isinstance(odd["creations"], list) else 0)
     assert all(c.video.duration == 0 and c.video.fps == 0 for c in task.creations)

@@ -5,6 +5,8 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from pipeline_helpers import pipeline, text_task  # noqa: F401 (a fixture)
+from sandbox_fixtures import client_for
 
 from tests.studio_helpers import HTMX, csrf_post, make_task
 from vidu_web.studio import queries, services
@@ -80,10 +82,12 @@ def test_progress_stops_polling_when_nothing_runs(alice_client, alice, team_a):
     assert 'id="poller"' in html and "hx-trigger" not in html.split('id="poller"')[1].split(">")[0]
 
 
-def test_progress_ignores_other_peoples_tasks_and_junk(alice_client, bob, team_a, charlie):
+def test_progress_ignores_other_peoples_tasks_and_junk(alice_client, alice, bob, team_a, charlie):
     bobs = make_task(team_a, bob, state=State.PROCESSING)
-    html = alice_client.get(f"/tasks/progress/?ids={bobs.uuid},nope,,%00", **HTMX).content.decode()
-    assert card_ids(html) == []
+    mine = make_task(team_a, alice, state=State.PROCESSING)
+    response = alice_client.get(f"/tasks/progress/?ids={bobs.uuid},nope,{mine.uuid},,%00", **HTMX)
+    assert response.status_code == 200
+    assert card_ids(response.content.decode()) == [str(mine.uuid)]  # hers only, the junk skipped
 
 
 def test_the_page_polls_only_while_something_runs(alice_client, alice, team_a):
@@ -132,12 +136,18 @@ def test_vidus_zero_is_not_a_step_back_nor_a_wild_countdown(alice, team_a):
     assert one.percent == 1 and 30 <= one.eta <= 36  # the usual time, not 2 s x 99
 
 
-def test_cancel_calls_the_service(alice_client, alice, team_a, monkeypatch):
-    task = make_task(team_a, alice, state=State.QUEUED)
-    calls = []
-    monkeypatch.setattr(services, "cancel_task", lambda t: calls.append(t.pk) or "Cancelled.", raising=False)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("pipeline")
+def test_cancel_stops_a_task_vidu_still_holds_in_its_queue(alice_client, alice, team_a, sandbox):
+    sandbox.configure(step=30)  # it waits in Vidu's queue for the whole test
+    task = text_task(team_a, alice)
+    assert GenerationTask.objects.get(pk=task.pk).state == State.QUEUED
     response = csrf_post(alice_client, f"/tasks/{task.uuid}/cancel/", {"next": "/tasks/"})
-    assert response.status_code == 302 and response["Location"] == "/tasks/" and calls == [task.pk]
+    assert response.status_code == 302 and response["Location"] == "/tasks/"
+    task.refresh_from_db()
+    assert (task.state, task.err_code) == (State.CANCELLED, "UserCancelled")
+    at_vidu = client_for(sandbox, "test-key").query(task.vidu_task_id)
+    assert (at_vidu.state, at_vidu.err_code) == ("failed", "UserCancelled")  # cancelled there, not only here
 
 
 def test_cancel_is_refused_once_vidu_has_started(alice_client, alice, team_a, monkeypatch):
@@ -145,20 +155,23 @@ def test_cancel_is_refused_once_vidu_has_started(alice_client, alice, team_a, mo
     monkeypatch.setattr(services, "cancel_task", lambda t: pytest.fail("must not be called"), raising=False)
     csrf_post(alice_client, f"/tasks/{task.uuid}/cancel/")
     assert "can&#x27;t be cancelled" in alice_client.get("/tasks/").content.decode()
+    assert GenerationTask.objects.get(pk=task.pk).state == State.PROCESSING
 
 
 def test_a_teammate_cant_cancel_my_task(bob_client, alice, team_a, monkeypatch):
     task = make_task(team_a, alice, state=State.QUEUED)
     monkeypatch.setattr(services, "cancel_task", lambda t: pytest.fail("must not be called"), raising=False)
     assert csrf_post(bob_client, f"/tasks/{task.uuid}/cancel/").status_code == 403
+    assert GenerationTask.objects.get(pk=task.pk).state == State.QUEUED
 
 
-def test_try_again_calls_the_service(alice_client, alice, team_a, monkeypatch):
-    task = make_task(team_a, alice, state=State.FAILED)
-    calls = []
-    monkeypatch.setattr(services, "retry_task", lambda t, user: calls.append((t.pk, user.pk)) or t, raising=False)
+def test_try_again_runs_a_task_vidu_failed_as_a_new_one(alice_client, alice, bob, team_a):
+    task = make_task(team_a, bob, state=State.FAILED, vidu_task_id="123456789012345678",
+                     err_code="CreationPolicyViolation", with_video=False)
     assert csrf_post(alice_client, f"/tasks/{task.uuid}/retry/").status_code == 302
-    assert calls == [(task.pk, alice.pk)]
+    copy = GenerationTask.objects.get(retry_of=task)
+    assert (copy.state, copy.creator, copy.prompt_id, copy.model) == (State.PENDING, alice, task.prompt_id, task.model)
+    assert GenerationTask.objects.get(pk=task.pk).state == State.FAILED  # the failed one stays as it was
 
 
 @pytest.mark.parametrize("next_url, lands_on", [
