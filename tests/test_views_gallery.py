@@ -63,6 +63,34 @@ def test_search_and_filters(alice_client, alice, bob, team_a, query, expected):
         assert sorted(found) == expected
 
 
+@pytest.mark.parametrize("query, expected", [
+    ("FOX snow", ["fox"]),  # every word, in any order, any case
+    ("snow fox", ["fox"]),
+    ("fox owl", []),  # every word must match, not any
+    ("cafe", ["cafe"]),  # accents aside, both ways
+    ("CAFÉ crème", ["cafe"]),
+    ("Søren", ["soren"]),
+    ("  trots   ", ["fox"]),
+    ("100%", ["percent"]),  # % and _ are matched as typed, not as wildcards
+    ("a_b", ["underscore"]),
+    ("10", ["percent"]),
+])
+def test_search_matches_every_word_ignoring_case_and_accents(alice_client, alice, team_a, query, expected):
+    prompts = {"fox": "A red fox trots through the snow", "owl": "An owl at night", "cafe": "Un café crème au soleil",
+               "soren": "soren walks by the fjord", "percent": "Loading bar at 100% then done",
+               "underscore": "the file a_b on screen", "other": "aXb and 50 percent"}
+    names = {str(make_task(team_a, alice, prompt=text).uuid): name for name, text in prompts.items()}
+    html = alice_client.get("/gallery/", {"q": query}).content.decode()
+    assert sorted(names[i] for i in tile_ids(html)) == sorted(expected)
+
+
+def test_search_on_sqlite_folds_accents_like_postgresql():
+    from vidu_web.studio.search import fold, words
+
+    assert fold("Café CRÈME Ærø Straße ŁÓDŹ") == "cafe creme aero strasse lodz"
+    assert words("fox  FOX snow") == ["fox", "FOX", "snow"]
+
+
 @pytest.mark.parametrize("query", ["q=fox%00", "creator=al%00ice", "q=%00&creator=%00"])
 def test_a_nul_byte_in_a_filter_is_no_500(alice_client, alice, team_a, query):
     # PostgreSQL refuses NUL in text; a filter with one simply matches as if it weren't there.

@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from . import search
 from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
 
 # How many past tasks per (model, duration, resolution) the median is taken over.
@@ -82,7 +83,7 @@ def gallery(user, team, filters: GalleryFilters):
         .annotate(is_favorite=Exists(Favorite.objects.filter(user=user, task=OuterRef("pk"))))
     )
     if filters.q:
-        tasks = tasks.filter(prompt__text__icontains=filters.q)
+        tasks = search.matching(tasks, "prompt__text", filters.q)
     if filters.creator:
         tasks = tasks.filter(creator__username=filters.creator)
     if filters.mode:
