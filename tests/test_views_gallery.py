@@ -17,7 +17,7 @@ def media_root(settings, tmp_path):
 
 
 def tile_ids(html):
-    return re.findall(r'<article class="tile" data-task-id="([0-9a-f-]{36})"', html)
+    return re.findall(r'<article class="tile [^"]*" data-task-id="([0-9a-f-]{36})"', html)
 
 
 def test_the_gallery_shows_the_teams_finished_videos(alice_client, alice, bob, charlie, team_a):
@@ -89,6 +89,30 @@ def test_search_on_sqlite_folds_accents_like_postgresql():
 
     assert fold("Café CRÈME Ærø Straße ŁÓDŹ") == "cafe creme aero strasse lodz"
     assert words("fox  FOX snow") == ["fox", "FOX", "snow"]
+
+
+def test_each_tile_has_its_videos_own_ratio(alice_client, alice, team_a):
+    wide = make_task(team_a, alice, prompt="wide")  # stored 1920x1080
+    tall = make_task(team_a, alice, prompt="tall", params={"aspect_ratio": "16:9"})
+    tall.creations.update(width=720, height=1280)  # the file wins over what was asked
+    square = make_task(team_a, alice, prompt="square", params={"aspect_ratio": "1:1"})
+    square.creations.update(width=None, height=None)  # not measured: what was asked
+    portrait_image = make_task(team_a, alice, prompt="from an image", mode="img2video", params={})
+    portrait_image.creations.update(width=540, height=720)
+    html = alice_client.get("/gallery/").content.decode()
+    ratios = dict(re.findall(r'data-task-id="([0-9a-f-]{36})" data-ratio="([0-9:]+)"', html))
+    assert ratios == {str(wide.uuid): "16:9", str(tall.uuid): "9:16", str(square.uuid): "1:1",
+                      str(portrait_image.uuid): "3:4"}
+    assert '<article class="tile ratio-9x16"' in html and '<span class="tile-ratio"' in html
+
+
+def test_tiles_are_presentation_not_queries():
+    from vidu_web.studio import queries
+    from vidu_web.studio.templatetags.tiles import ratio_of
+
+    assert not hasattr(queries, "tiles")
+    assert ratio_of(1280, 720) == "16:9" and ratio_of(1080, 1920) == "9:16" and ratio_of(1088, 1080) == "1:1"
+    assert ratio_of(None, None, "3:4") == "3:4" and ratio_of(0, 0, "junk") == "16:9"
 
 
 @pytest.mark.parametrize("query", ["q=fox%00", "creator=al%00ice", "q=%00&creator=%00"])

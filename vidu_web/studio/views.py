@@ -261,7 +261,7 @@ def gallery(request):
     query = request.GET.copy()
     query["after"] = queries.cursor_of(items[-1]) if items else ""
     context = {
-        "items": queries.tiles(items),
+        "items": items,  # rows; the template makes tiles of them (templatetags/tiles.py)
         "has_next": has_next and bool(query["after"]),
         "filters": filters,
         "next_query": query.urlencode(),
