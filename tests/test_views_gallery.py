@@ -1,7 +1,7 @@
 """/gallery/ and /videos/<uuid>/: the team's shared videos, favourites, privacy, delete, media."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -154,6 +154,44 @@ def test_the_video_page_shows_everything(alice_client, alice, bob, team_a):
         assert text in html, text
     assert "Make private" not in html  # only bob may change who sees it
     assert "Delete" in html  # alice owns the team
+
+
+def test_downloads_are_named_from_the_prompt_and_date(alice_client, alice, team_a):
+    from datetime import datetime
+
+    from django.core.files.base import ContentFile
+
+    made = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    task = make_task(team_a, alice, prompt="A red fox trots through the snow", created_at=made)
+    creation = task.creations.get()
+    whole = alice_client.get(creation.video.url + "?download=1")
+    assert whole["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29.mp4"'
+    part = alice_client.get(creation.video.url + "?download=1", HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206
+    assert part["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29.mp4"'
+    assert "attachment" not in alice_client.get(creation.video.url)["Content-Disposition"]  # plays inline
+    cover = alice_client.get(creation.cover.url + "?download=1")
+    assert cover["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29-cover.jpg"'
+    creation.watermarked.save("wm.mp4", ContentFile(VIDEO_BYTES), save=True)
+    html = alice_client.get(f"/videos/{task.uuid}/").content.decode()
+    assert (f'<a class="btn" href="/media/{creation.video.name}?download=1" '
+            'download="red-fox-trots-through-snow-2026-11-29.mp4" data-download="video">') in html
+    assert (f'<a class="btn" href="/media/{creation.watermarked.name}?download=1" '
+            'download="red-fox-trots-through-snow-2026-11-29-watermarked.mp4" data-download="watermarked">') in html
+    marked = alice_client.get(creation.watermarked.url + "?download=1")
+    assert marked["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29-watermarked.mp4"'
+
+
+def test_a_prompt_with_no_latin_words_still_names_its_download(alice_client, alice, team_a):
+    task = make_task(team_a, alice, prompt="雪の中のキツネ")
+    response = alice_client.get(task.creations.get().video.url + "?download=1")
+    assert response["Content-Disposition"].startswith('attachment; filename="video-20')
+
+
+def test_the_watermarked_link_shows_only_when_it_was_stored(alice_client, alice, team_a):
+    task = make_task(team_a, alice, params={"watermark": True})
+    html = alice_client.get(f"/videos/{task.uuid}/").content.decode()
+    assert html.count("data-download=") == 1 and 'data-download="video"' in html
 
 
 def test_favourite_toggles_with_htmx(alice_client, alice, team_a):

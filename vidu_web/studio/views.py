@@ -26,6 +26,7 @@ from vidu_web.vidu import catalog
 from . import queries, services
 from .forms import CreateForm, initial_from_task
 from .models import ACTIVE_STATES, Favorite, State
+from .names import download_name
 
 TASKS_PER_PAGE = 20
 GALLERY_PER_PAGE = 24
@@ -284,9 +285,11 @@ def video(request, task_uuid):
     task = _get_task_for_user(request, task_uuid)
     membership = membership_in(request.user, task.team_id)
     queries.attach_progress(task.team, [task])
+    creation = task.creations.order_by("id").first()
     context = {
         "task": task,
-        "creation": task.creations.order_by("id").first(),
+        "creation": creation,
+        "downloads": _downloads(task, creation),
         "images": task.images.all(),
         "is_favorite": Favorite.objects.filter(user=request.user, task=task).exists(),
         "is_creator": task.creator_id == request.user.id,
@@ -295,6 +298,16 @@ def video(request, task_uuid):
         "params": _param_rows(task),
     }
     return render(request, "studio/video.html", context)
+
+
+def _downloads(task, creation):
+    """The video page's download links: our copy, and the watermarked one when it was stored,
+    each saved under a readable name (names.py; media.py sends the same one)."""
+    if creation is None:
+        return []
+    files = [("video", creation.video, "Download", ""), ("watermarked", creation.watermarked, "Download watermarked", "watermarked")]
+    return [{"kind": kind, "url": f.url + "?download=1", "filename": download_name(task, f.name, suffix), "label": label}
+            for kind, f, label, suffix in files if f]
 
 
 def _param_rows(task):
