@@ -39,9 +39,12 @@ def team_tasks(user, team):
 
 
 def _with_cards(queryset):
-    """What a task card shows: prompt, creator and the stored creations, in three queries."""
+    """What a task card shows: prompt, creator, its retry and the stored creations, fetched up front."""
     creations = Creation.objects.order_by("id")
-    return queryset.select_related("prompt", "creator").prefetch_related(Prefetch("creations", queryset=creations))
+    # retried_as: a failed card links to its retry instead of offering "Try again" twice.
+    return queryset.select_related("prompt", "creator", "retried_as").prefetch_related(
+        Prefetch("creations", queryset=creations)
+    )
 
 
 def user_tasks(user, team, state=""):
