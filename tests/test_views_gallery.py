@@ -1,7 +1,7 @@
 """/gallery/ and /videos/<uuid>/: the team's shared videos, favourites, privacy, delete, media."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -17,7 +17,7 @@ def media_root(settings, tmp_path):
 
 
 def tile_ids(html):
-    return re.findall(r'<article class="tile" data-task-id="([0-9a-f-]{36})"', html)
+    return re.findall(r'<article class="tile [^"]*" data-task-id="([0-9a-f-]{36})"', html)
 
 
 def test_the_gallery_shows_the_teams_finished_videos(alice_client, alice, bob, charlie, team_a):
@@ -65,6 +65,58 @@ def test_search_and_filters(alice_client, alice, bob, team_a, query, expected):
         assert sorted(found) == expected
 
 
+@pytest.mark.parametrize("query, expected", [
+    ("FOX snow", ["fox"]),  # every word, in any order, any case
+    ("snow fox", ["fox"]),
+    ("fox owl", []),  # every word must match, not any
+    ("cafe", ["cafe"]),  # accents aside, both ways
+    ("CAFÉ crème", ["cafe"]),
+    ("Søren", ["soren"]),
+    ("  trots   ", ["fox"]),
+    ("100%", ["percent"]),  # % and _ are matched as typed, not as wildcards
+    ("a_b", ["underscore"]),
+    ("10", ["percent"]),
+])
+def test_search_matches_every_word_ignoring_case_and_accents(alice_client, alice, team_a, query, expected):
+    prompts = {"fox": "A red fox trots through the snow", "owl": "An owl at night", "cafe": "Un café crème au soleil",
+               "soren": "soren walks by the fjord", "percent": "Loading bar at 100% then done",
+               "underscore": "the file a_b on screen", "other": "aXb and 50 percent"}
+    names = {str(make_task(team_a, alice, prompt=text).uuid): name for name, text in prompts.items()}
+    html = alice_client.get("/gallery/", {"q": query}).content.decode()
+    assert sorted(names[i] for i in tile_ids(html)) == sorted(expected)
+
+
+def test_search_on_sqlite_folds_accents_like_postgresql():
+    from vidu_web.studio.search import fold, words
+
+    assert fold("Café CRÈME Ærø Straße ŁÓDŹ") == "cafe creme aero strasse lodz"
+    assert words("fox  FOX snow") == ["fox", "FOX", "snow"]
+
+
+def test_each_tile_has_its_videos_own_ratio(alice_client, alice, team_a):
+    wide = make_task(team_a, alice, prompt="wide")  # stored 1920x1080
+    tall = make_task(team_a, alice, prompt="tall", params={"aspect_ratio": "16:9"})
+    tall.creations.update(width=720, height=1280)  # the file wins over what was asked
+    square = make_task(team_a, alice, prompt="square", params={"aspect_ratio": "1:1"})
+    square.creations.update(width=None, height=None)  # not measured: what was asked
+    portrait_image = make_task(team_a, alice, prompt="from an image", mode="img2video", params={})
+    portrait_image.creations.update(width=540, height=720)
+    html = alice_client.get("/gallery/").content.decode()
+    ratios = dict(re.findall(r'data-task-id="([0-9a-f-]{36})" data-ratio="([0-9:]+)"', html))
+    assert ratios == {str(wide.uuid): "16:9", str(tall.uuid): "9:16", str(square.uuid): "1:1",
+                      str(portrait_image.uuid): "3:4"}
+    assert '<article class="tile ratio-9x16"' in html and '<span class="tile-ratio"' in html
+
+
+def test_tiles_are_presentation_not_queries():
+    from vidu_web.studio import queries
+    from vidu_web.studio.templatetags.tiles import ratio_of
+
+    assert not hasattr(queries, "tiles")
+    assert ratio_of(1280, 720) == "16:9" and ratio_of(1080, 1920) == "9:16" and ratio_of(1088, 1080) == "1:1"
+    assert ratio_of(None, None, "3:4") == "3:4" and ratio_of(0, 0, "junk") == "16:9"
+
+
 @pytest.mark.parametrize("query", ["q=fox%00", "creator=al%00ice", "q=%00&creator=%00"])
 def test_a_nul_byte_in_a_filter_is_no_500(alice_client, alice, team_a, query):
     # PostgreSQL refuses NUL in text; a filter with one simply matches as if it weren't there.
@@ -104,6 +156,44 @@ def test_the_video_page_shows_everything(alice_client, alice, bob, team_a):
         assert text in html, text
     assert "Make private" not in html  # only bob may change who sees it
     assert "Delete" in html  # alice owns the team
+
+
+def test_downloads_are_named_from_the_prompt_and_date(alice_client, alice, team_a):
+    from datetime import datetime
+
+    from django.core.files.base import ContentFile
+
+    made = datetime(2026, 11, 29, 10, 0, tzinfo=UTC)
+    task = make_task(team_a, alice, prompt="A red fox trots through the snow", created_at=made)
+    creation = task.creations.get()
+    whole = alice_client.get(creation.video.url + "?download=1")
+    assert whole["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29.mp4"'
+    part = alice_client.get(creation.video.url + "?download=1", HTTP_RANGE="bytes=0-9")
+    assert part.status_code == 206
+    assert part["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29.mp4"'
+    assert "attachment" not in alice_client.get(creation.video.url)["Content-Disposition"]  # plays inline
+    cover = alice_client.get(creation.cover.url + "?download=1")
+    assert cover["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29-cover.jpg"'
+    creation.watermarked.save("wm.mp4", ContentFile(VIDEO_BYTES), save=True)
+    html = alice_client.get(f"/videos/{task.uuid}/").content.decode()
+    assert (f'<a class="btn" href="/media/{creation.video.name}?download=1" '
+            'download="red-fox-trots-through-snow-2026-11-29.mp4" data-download="video">') in html
+    assert (f'<a class="btn" href="/media/{creation.watermarked.name}?download=1" '
+            'download="red-fox-trots-through-snow-2026-11-29-watermarked.mp4" data-download="watermarked">') in html
+    marked = alice_client.get(creation.watermarked.url + "?download=1")
+    assert marked["Content-Disposition"] == 'attachment; filename="red-fox-trots-through-snow-2026-11-29-watermarked.mp4"'
+
+
+def test_a_prompt_with_no_latin_words_still_names_its_download(alice_client, alice, team_a):
+    task = make_task(team_a, alice, prompt="雪の中のキツネ")
+    response = alice_client.get(task.creations.get().video.url + "?download=1")
+    assert response["Content-Disposition"].startswith('attachment; filename="video-20')
+
+
+def test_the_watermarked_link_shows_only_when_it_was_stored(alice_client, alice, team_a):
+    task = make_task(team_a, alice, params={"watermark": True})
+    html = alice_client.get(f"/videos/{task.uuid}/").content.decode()
+    assert html.count("data-download=") == 1 and 'data-download="video"' in html
 
 
 def test_favourite_toggles_with_htmx(alice_client, alice, team_a):

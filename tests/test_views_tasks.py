@@ -175,7 +175,8 @@ def test_try_again_runs_a_task_vidu_failed_as_a_new_one(alice_client, alice, bob
 
 
 @pytest.mark.parametrize("next_url, lands_on", [
-    ("/tasks/?state=failed&page=2", "/tasks/"),  # the filter would hide the new task
+    ("/tasks/?state=failed&page=2", "/tasks/?from=failed"),  # the filter would hide the new task
+    ("/tasks/?page=3", "/tasks/"),  # a later page too
     ("/create/", "/create/"),  # its Recent list shows it
     ("VIDEO_OF_FAILED", "VIDEO_OF_NEW"),  # the failed one's page would still show the failure
 ])
@@ -186,6 +187,45 @@ def test_try_again_lands_where_the_new_task_shows(alice_client, alice, team_a, m
     swap = {"VIDEO_OF_FAILED": f"/videos/{task.uuid}/", "VIDEO_OF_NEW": f"/videos/{new.uuid}/"}
     response = csrf_post(alice_client, f"/tasks/{task.uuid}/retry/", {"next": swap.get(next_url, next_url)})
     assert response.status_code == 302 and response["Location"] == swap.get(lands_on, lands_on)
+
+
+def test_a_task_already_tried_again_links_to_its_retry_instead(alice_client, alice, team_a, django_assert_num_queries):
+    failed = make_task(team_a, alice, state=State.FAILED, prompt="first go")
+    retry = make_task(team_a, alice, state=State.PENDING, prompt="first go", retry_of=failed)
+    fresh = make_task(team_a, alice, state=State.FAILED, prompt="never retried")
+    alice_client.get("/tasks/")
+    # session, user, membership, header teams, the cards (retries joined in), their files: none per card
+    with django_assert_num_queries(6):
+        html = alice_client.get("/tasks/?state=failed").content.decode()
+    assert f'href="/videos/{retry.uuid}/" data-retried-as="{retry.uuid}"' in html
+    assert f'action="/tasks/{failed.uuid}/retry/"' not in html
+    assert f'action="/tasks/{fresh.uuid}/retry/"' in html  # the other one still offers it
+
+
+def test_trying_again_twice_takes_you_to_the_retry_and_makes_nothing(alice_client, alice, team_a, monkeypatch):
+    failed = make_task(team_a, alice, state=State.FAILED)
+    retry = make_task(team_a, alice, state=State.PENDING, retry_of=failed)
+    monkeypatch.setattr(services, "retry_task", lambda t, user: pytest.fail("must not be called"), raising=False)
+    response = csrf_post(alice_client, f"/tasks/{failed.uuid}/retry/", {"next": f"/videos/{failed.uuid}/"})
+    assert response.status_code == 302 and response["Location"] == f"/videos/{retry.uuid}/"
+    page = alice_client.get(response["Location"]).content.decode()
+    assert "already tried again" in page and "a new task is on its way" not in page
+    assert GenerationTask.objects.count() == 2
+
+
+def test_a_deleted_retry_offers_try_again_again(alice_client, alice, team_a):
+    failed = make_task(team_a, alice, state=State.FAILED)
+    make_task(team_a, alice, state=State.FAILED, retry_of=failed, deleted_at=timezone.now())
+    html = alice_client.get("/tasks/").content.decode()
+    assert f'action="/tasks/{failed.uuid}/retry/"' in html
+
+
+def test_after_a_retry_from_a_filter_the_list_offers_the_way_back(alice_client, alice, team_a):
+    make_task(team_a, alice, state=State.FAILED)
+    html = alice_client.get("/tasks/?from=failed").content.decode()
+    assert re.search(r'class="alert alert-info came-from">[^<]*<a href="\?state=failed">Back to Failed</a>', html)
+    assert "came-from" not in alice_client.get("/tasks/?state=failed&from=failed").content.decode()
+    assert "came-from" not in alice_client.get("/tasks/?from=%3Cscript%3E").content.decode()  # junk: nothing
 
 
 def test_try_again_only_for_failed_tasks(alice_client, alice, team_a, monkeypatch):

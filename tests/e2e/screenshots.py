@@ -4,6 +4,7 @@ Not collected by `make test` (its name doesn't start with test_): pytest runs it
 the file is named on the command line.
 """
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,7 @@ from vidu_web.studio.models import Creation, State
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "screenshots"
 SAMPLES = ROOT / "vidu_web" / "sandbox" / "media"
+CLIPS = {clip["name"]: clip for clip in json.loads((SAMPLES / "clips.json").read_text())}
 PROMPTS = [
     "A red fox trots through fresh snow at dawn, low tracking shot, soft golden light",
     "Neon-lit Tokyo alley in the rain, a cat walks past glowing signs, cinematic",
@@ -37,7 +39,11 @@ def _gallery(team, users):
                          with_video=False, credits=[40, 130, 60, 20][n % 4], seconds=40 + 7 * n,
                          created_at=now - timedelta(hours=n * 3, minutes=5), seed_used=1000 + n)
         clip = (n % 6) + 1
-        creation = Creation(task=task, vidu_id=f"c{n}", duration=task.duration, width=1280, height=720, fps=24)
+        # the sample clips' own shapes (16:9, 9:16 and 1:1), scaled as Vidu would deliver them
+        shape = CLIPS[f"clip{clip}"]
+        scale = 720 / min(shape["width"], shape["height"])
+        creation = Creation(task=task, vidu_id=f"c{n}", duration=task.duration, width=round(shape["width"] * scale),
+                            height=round(shape["height"] * scale), fps=24)
         creation.video.save(f"{task.uuid}.mp4", ContentFile((SAMPLES / f"clip{clip}.mp4").read_bytes()), save=False)
         creation.cover.save(f"{task.uuid}.jpeg", ContentFile((SAMPLES / f"cover{clip}.jpeg").read_bytes()), save=False)
         creation.save()

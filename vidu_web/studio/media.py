@@ -12,33 +12,39 @@ import re
 from django.core.files.storage import default_storage
 from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
 from .models import Creation, TaskImage
+from .names import download_name
 from .views import _get_task_for_user
 
 CHUNK = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
-def _owner_uuid(name):
-    """The uuid of the task that stores ``name``, or 404."""
+def _owner(name):
+    """(the uuid of the task that stores ``name``, what the file is to it), or 404. The kind is
+    "" for the video, else "cover", "watermarked" or "input" (it ends the download's name)."""
     if "\x00" in name:  # no stored name has one, and PostgreSQL refuses it in a query (a 500)
         raise Http404("No such file")
     creation = (
-        Creation.objects.filter(Q(video=name) | Q(cover=name) | Q(watermarked=name)).values_list("task__uuid", flat=True).first()
+        Creation.objects.filter(Q(video=name) | Q(cover=name) | Q(watermarked=name))
+        .values_list("task__uuid", "cover", "watermarked").first()
     )
     if creation:
-        return creation
+        owner, cover, watermarked = creation
+        return owner, "cover" if name == cover else "watermarked" if name == watermarked else ""
     image = TaskImage.objects.filter(file=name).values_list("task__uuid", flat=True).first()
     if image:
-        return image
+        return image, "input"
     raise Http404("No such file")
 
 
 @require_http_methods(["GET", "HEAD"])
 def media(request, name):
-    _get_task_for_user(request, _owner_uuid(name))
+    owner, kind = _owner(name)
+    task = _get_task_for_user(request, owner)
     try:
         size = default_storage.size(name)
         fh = default_storage.open(name, "rb")
@@ -51,16 +57,19 @@ def media(request, name):
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
+    attachment = None
+    if "download" in request.GET:
+        attachment = content_disposition_header(True, download_name(task, name, kind))
     if byte_range is None:
-        response = FileResponse(fh, content_type=content_type, as_attachment="download" in request.GET)
+        response = FileResponse(fh, content_type=content_type)
     else:
         start, end = byte_range
         fh.seek(start)
         response = StreamingHttpResponse(_read(fh, end - start + 1), status=206, content_type=content_type)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
-        if "download" in request.GET:
-            response["Content-Disposition"] = f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
+    if attachment:
+        response["Content-Disposition"] = attachment
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = "private, max-age=3600"
     return response

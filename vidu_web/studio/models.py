@@ -175,6 +175,13 @@ class GenerationTask(models.Model):
     def can_retry(self) -> bool:
         return self.state in RETRYABLE_STATES
 
+    @property
+    def live_retry(self):
+        """The task that tried this one again, unless it was deleted since (then this one may be
+        tried again); the list queries fetch it with the cards."""
+        retry = getattr(self, "retried_as", None)  # a reverse one-to-one: getattr says None when absent
+        return retry if retry is not None and retry.deleted_at is None else None
+
     def may_manage(self, user, membership) -> bool:
         """Cancel or delete: its creator, or an owner or admin of its team (``membership``)."""
         return self.creator_id == user.id or bool(membership and membership.is_admin)

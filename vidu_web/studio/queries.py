@@ -14,6 +14,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from . import search
 from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
 
 # How many past tasks per (model, duration, resolution) the median is taken over.
@@ -37,9 +38,12 @@ def team_tasks(user, team):
 
 
 def _with_cards(queryset):
-    """What a task card shows: prompt, creator and the stored creations, in three queries."""
+    """What a task card shows: prompt, creator, its retry and the stored creations, fetched up front."""
     creations = Creation.objects.order_by("id")
-    return queryset.select_related("prompt", "creator").prefetch_related(Prefetch("creations", queryset=creations))
+    # retried_as: a failed card links to its retry instead of offering "Try again" twice.
+    return queryset.select_related("prompt", "creator", "retried_as").prefetch_related(
+        Prefetch("creations", queryset=creations)
+    )
 
 
 def user_tasks(user, team, state=""):
@@ -81,7 +85,7 @@ def gallery(user, team, filters: GalleryFilters):
         .annotate(is_favorite=Exists(Favorite.objects.filter(user=user, task=OuterRef("pk"))))
     )
     if filters.q:
-        tasks = tasks.filter(prompt__text__icontains=filters.q)
+        tasks = search.matching(tasks, "prompt__text", filters.q)
     if filters.creator:
         tasks = tasks.filter(creator__username=filters.creator)
     if filters.mode:
@@ -92,46 +96,19 @@ def gallery(user, team, filters: GalleryFilters):
         tasks = tasks.filter(finished_at__gte=timezone.now() - timedelta(days=WHEN[filters.when]))
     if filters.favorites:
         tasks = tasks.filter(is_favorite=True)
-    # A tile needs a few columns: plain rows, with the first creation's files in subqueries,
-    # cost a fraction of model instances and a prefetch.
+    # A tile needs a few columns: plain rows, with the first creation's files and size in
+    # subqueries, cost a fraction of model instances and a prefetch (templatetags/tiles.py).
     first = Creation.objects.filter(task=OuterRef("pk")).order_by("id")
     return tasks.order_by("-finished_at", "-id").values(
         "id", "finished_at", "uuid", "model", "duration", "credits", "is_private", "is_favorite",
         text=F("prompt__text"),
         creator_name=F("creator__username"),
+        aspect_ratio=F("params__aspect_ratio"),
         video_name=Subquery(first.values("video")[:1]),
         cover_name=Subquery(first.values("cover")[:1]),
+        width=Subquery(first.values("width")[:1]),
+        height=Subquery(first.values("height")[:1]),
     )
-
-
-def tiles(rows):
-    """What a gallery tile shows, as plain dicts: the template then only prints strings."""
-    from django.core.files.storage import default_storage
-    from django.urls import reverse
-
-    from vidu_web.vidu.catalog import MODELS
-
-    placeholder = "00000000-0000-0000-0000-000000000000"
-    video_path = reverse("video", args=[placeholder])
-    out = []
-    for row in rows:
-        text = row["text"] or "(no prompt)"
-        uuid = str(row["uuid"])
-        out.append({
-            "uuid": uuid,
-            "href": video_path.replace(placeholder, uuid),
-            "video": default_storage.url(row["video_name"]) if row["video_name"] else "",
-            "cover": default_storage.url(row["cover_name"]) if row["cover_name"] else "",
-            "prompt": text if len(text) <= 110 else text[:109].rstrip() + "…",
-            "label": text[:80],
-            "creator": row["creator_name"] or "someone",
-            "model": MODELS[row["model"]].label if row["model"] in MODELS else row["model"],
-            "duration": row["duration"],
-            "credits": row["credits"],
-            "private": row["is_private"],
-            "favorite": row["is_favorite"],
-        })
-    return out
 
 
 def after(queryset, cursor: str):

@@ -8,13 +8,13 @@ named partial and plain requests with the whole page.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +27,7 @@ from vidu_web.vidu import catalog, images
 from . import queries, services
 from .forms import CreateForm, initial_from_task, seed_of
 from .models import ACTIVE_STATES, Favorite, State
+from .names import download_name
 
 TASKS_PER_PAGE = 20
 GALLERY_PER_PAGE = 24
@@ -182,13 +183,17 @@ def create_params(request):
 def tasks(request):
     state = request.GET.get("state", "")
     state = state if state in State.values or state == "active" else ""
+    states = [("", "All"), ("active", "Running"), *[(s, State(s).label) for s in State.values if s not in ACTIVE_STATES]]
+    # Sent here from a filter by "Try again" (task_retry): offer the way back to it.
+    came_from = next(((value, label) for value, label in states if value and value == request.GET.get("from")), None)
     page = _int(request.GET.get("page"))
     items, has_next = queries.page_of(queries.user_tasks(request.user, request.team, state), page, TASKS_PER_PAGE)
     queries.attach_progress(request.team, items)
     context = {
         "tasks": items,
         "state": state,
-        "states": [("", "All"), ("active", "Running"), *[(s, State(s).label) for s in State.values if s not in ACTIVE_STATES]],
+        "states": states,
+        "came_from": came_from if came_from and came_from[0] != state else None,
         "page": page,
         "has_next": has_next,
         "polling": any(t.is_active for t in items),
@@ -232,27 +237,46 @@ def task_cancel(request, task_uuid):
 
 @require_POST
 def task_retry(request, task_uuid):
+    """Try a failed or cancelled task again, then show the new task where it can be followed.
+
+    Where it lands: back where the button was when the new task shows there (the create page's
+    Recent list, an unfiltered first page of /tasks/); the new task's own page when the button
+    was on the old one's; and from a filtered or later page of /tasks/ (``?state=failed``, which
+    would hide a pending task) the first page of all tasks, ``/tasks/?from=failed``, which shows
+    the new task on top and a link back to the filter the user was in. A task already tried
+    again is not tried twice: the user is taken to the retry instead.
+    """
     task = _get_task_for_user(request, task_uuid)
     if not membership_in(request.user, task.team_id).can_create:
         raise PermissionDenied("Viewers can't create videos.")
+    back = _back(request, reverse("tasks"))
+    existing = task.live_retry
+    if existing is not None:
+        messages.info(request, "This one was already tried again: here is the new task.")
+        return redirect(_landing(back, task, existing))
     if not task.can_retry:
         messages.error(request, "Only a failed or cancelled task can be tried again.")
-        return redirect(_back(request, reverse("tasks")))
-    back = _back(request, reverse("tasks"))
+        return redirect(back)
     try:
         new = services.retry_task(task, request.user)
     except services.TaskRejected as exc:
         messages.error(request, "Couldn't try again: " + "; ".join(exc.errors.values()))
         return redirect(back)
     messages.success(request, "Trying again: a new task is on its way.")
-    # Show the new task: a "Failed" filter or a later page of the list would hide it, and the
-    # failed video's own page would still show the failure.
-    path = urlsplit(back).path
-    if path == reverse("tasks"):
-        return redirect("tasks")
-    if path == reverse("video", args=[task.uuid]):
-        return redirect("video", new.uuid)
-    return redirect(back)
+    return redirect(_landing(back, task, new))
+
+
+def _landing(back, old, new):
+    """Where the new task shows (see task_retry)."""
+    parts = urlsplit(back)
+    if parts.path == reverse("tasks"):
+        came_from = QueryDict(parts.query).get("state", "")
+        if came_from in State.values or came_from == "active":
+            return reverse("tasks") + "?" + urlencode({"from": came_from})
+        return reverse("tasks")
+    if parts.path == reverse("video", args=[old.uuid]):
+        return reverse("video", args=[new.uuid])
+    return back
 
 
 # --- gallery and video ---------------------------------------------------------------------------
@@ -284,7 +308,7 @@ def gallery(request):
     query = request.GET.copy()
     query["after"] = queries.cursor_of(items[-1]) if items else ""
     context = {
-        "items": queries.tiles(items),
+        "items": items,  # rows; the template makes tiles of them (templatetags/tiles.py)
         "has_next": has_next and bool(query["after"]),
         "filters": filters,
         "next_query": query.urlencode(),
@@ -307,9 +331,11 @@ def video(request, task_uuid):
     task = _get_task_for_user(request, task_uuid)
     membership = membership_in(request.user, task.team_id)
     queries.attach_progress(task.team, [task])
+    creation = task.creations.order_by("id").first()
     context = {
         "task": task,
-        "creation": task.creations.order_by("id").first(),
+        "creation": creation,
+        "downloads": _downloads(task, creation),
         "images": task.images.all(),
         "is_favorite": Favorite.objects.filter(user=request.user, task=task).exists(),
         "is_creator": task.may_set_privacy(request.user),
@@ -318,6 +344,16 @@ def video(request, task_uuid):
         "params": _param_rows(task),
     }
     return render(request, "studio/video.html", context)
+
+
+def _downloads(task, creation):
+    """The video page's download links: our copy, and the watermarked one when it was stored,
+    each saved under a readable name (names.py; media.py sends the same one)."""
+    if creation is None:
+        return []
+    files = [("video", creation.video, "Download", ""), ("watermarked", creation.watermarked, "Download watermarked", "watermarked")]
+    return [{"kind": kind, "url": f.url + "?download=1", "filename": download_name(task, f.name, suffix), "label": label}
+            for kind, f, label, suffix in files if f]
 
 
 def _param_rows(task):
