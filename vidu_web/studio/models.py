@@ -116,6 +116,9 @@ class GenerationTask(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="task_due"),
             models.Index(fields=["team", "state", "-finished_at"], name="task_gallery"),
             models.Index(fields=["creator", "-created_at"], name="task_by_creator"),
+            # progress.typical_seconds: a kind's latest successes, however long the team's history.
+            models.Index(fields=["team", "model", "duration", "resolution", "-finished_at"], name="task_typical",
+                         condition=models.Q(state="succeeded")),
         ]
 
     def __str__(self):

@@ -67,18 +67,11 @@ def running(task, result, common, now) -> None:
         state = task.state if task.state in (State.QUEUED, State.PROCESSING) else State.QUEUED
     if state == State.QUEUED and task.state == State.PROCESSING:
         state = State.PROCESSING  # never backwards
-    common["next_attempt_at"] = now + timing.poll_delay(_as_state(task, state), now)
+    common["next_attempt_at"] = now + timing.poll_delay(task, now, state=state, progress=result.progress)
     if state != task.state:
         task.set_state(state, **common)
     else:
         GenerationTask.objects.filter(pk=task.pk, state=task.state).update(updated_at=now, **common)
-
-
-def _as_state(task, state):
-    """``task`` as it will be once in ``state`` (the cadence depends on the state)."""
-    if task.state == state:
-        return task
-    return GenerationTask(state=state, params=task.params, created_at=task.created_at, submitted_at=task.submitted_at)
 
 
 def succeeded(task, result, common) -> None:

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 STARTING = "starting"
 # The fields a poll needs; everything else stays in the database.
 POLL_FIELDS = ("id", "uuid", "state", "vidu_state", "vidu_task_id", "params", "created_at", "submitted_at",
-               "poll_failures", "credits", "progress")
+               "poll_failures", "credits", "progress", "team_id", "model", "duration", "resolution", "started_at")
 
 
 def query(vidu_task_id: str):
