@@ -27,6 +27,8 @@ def seconds(value: float) -> timedelta:
 MIN_POLL = 2
 MAX_POLL = 60
 OFF_PEAK_MAX = 900
+# A queued task is first looked at this share of the way to the usual end.
+EARLY = 0.8
 
 
 def poll_delay(task, now: datetime, *, state: str | None = None, progress: int | None = None) -> timedelta:
@@ -36,7 +38,7 @@ def poll_delay(task, now: datetime, *, state: str | None = None, progress: int |
     installs can't receive callbacks, so look when the answer is likely to have changed:
 
     - processing with the provider's ``progress``: when that rate says it will be done;
-    - otherwise, with this team's usual time for the task's settings: at that usual end,
+    - otherwise, with this team's usual time for the task's settings: near that usual end,
       then, while still queued past it, at least half the usual time more (it has yet to run);
     - with no history: quick at first, slower as it ages (as before any of this was known);
     - off-peak and still waiting (ready "within 48 hours"): rarely, up to every 15 minutes.
@@ -66,7 +68,10 @@ def poll_delay(task, now: datetime, *, state: str | None = None, progress: int |
         else:
             delay = _by_age(age)
     elif typical:
-        delay = typical - age if age < typical else typical / 2
+        # A little before the usual end: the usual time runs to our archived copy, so it holds
+        # our own lateness in seeing success, which would otherwise grow with every batch.
+        due = typical * EARLY
+        delay = due - age if age < due else typical / 2
     else:
         delay = MAX_POLL if age > 300 else _by_age(age)  # a long queue moves slowly
     delay = max(MIN_POLL, min(delay, OFF_PEAK_MAX if off_peak else MAX_POLL))
