@@ -312,7 +312,7 @@ def test_an_answer_that_breaks_our_code_is_logged_and_the_sweep_lives_on(sandbox
     task = text_task(team_a, alice)
     GenerationTask.objects.filter(pk=task.pk).update(next_attempt_at=timezone.now())
     with monkeypatch.context() as m:
-        m.setattr(GenerationTask, "_as_state", lambda *a: 1 / 0)
+        m.setattr("vidu_web.studio.timing.poll_delay", lambda *a, **k: 1 / 0)
         sweep_until(lambda: reload(task).poll_failures >= 1)
     assert "could not apply the provider's answer" in caplog.text
     sweep_until(lambda: state_of(task) == State.SUCCEEDED)

@@ -9,7 +9,7 @@ from pipeline_helpers import pipeline, text_task  # noqa: F401 (a fixture)
 from sandbox_fixtures import client_for
 
 from tests.studio_helpers import HTMX, csrf_post, make_task
-from vidu_web.studio import queries, services
+from vidu_web.studio import services
 from vidu_web.studio.models import GenerationTask, State
 
 
@@ -97,47 +97,6 @@ def test_the_page_polls_only_while_something_runs(alice_client, alice, team_a):
     assert "hx-get=\"/tasks/progress/\"" in alice_client.get("/tasks/").content.decode()
 
 
-def test_estimate_uses_the_median_of_the_teams_similar_tasks(alice, bob, team_a):
-    for seconds in (30, 40, 200):
-        make_task(team_a, bob, model="viduq2", duration=5, resolution="720p", seconds=seconds)
-    make_task(team_a, bob, model="viduq2", duration=5, resolution="1080p", seconds=999)  # other resolution
-    running = make_task(team_a, alice, state=State.QUEUED, model="viduq2", duration=5, resolution="720p",
-                        created_at=timezone.now() - timedelta(seconds=20))
-    assert queries.typical_seconds(team_a, [running]) == {("viduq2", 5, "720p"): 40}
-    progress = queries.progress_of(running, {("viduq2", 5, "720p"): 40.0})
-    assert progress.estimated and 45 <= progress.percent <= 55 and 18 <= progress.eta <= 22
-
-
-def test_a_task_past_the_usual_time_says_so_instead_of_a_countdown(alice, alice_client, team_a):
-    running = make_task(team_a, alice, state=State.QUEUED, model="viduq2", duration=5, resolution="720p",
-                        created_at=timezone.now() - timedelta(seconds=90))
-    progress = queries.progress_of(running, {("viduq2", 5, "720p"): 40.0})
-    assert (progress.eta, progress.overdue) == (None, True) and progress.percent == 95
-    page = alice_client.get("/tasks/").content.decode()
-    assert "taking longer than usual" in page and " left</span>" not in page
-
-
-def test_vidus_progress_wins_over_the_estimate(alice, team_a):
-    task = make_task(team_a, alice, state=State.PROCESSING, progress=30, started_at=timezone.now() - timedelta(seconds=30))
-    progress = queries.progress_of(task, {})
-    assert (progress.percent, progress.estimated) == (30, False) and 60 <= progress.eta <= 80
-
-
-def test_vidus_zero_is_not_a_step_back_nor_a_wild_countdown(alice, team_a):
-    # queued for 4 s of a usual 40: the estimate says 10 %; Vidu then reports 0, then 1
-    typical = {("viduq2", 5, "720p"): 40.0}
-    fields = dict(model="viduq2", duration=5, resolution="720p", created_at=timezone.now() - timedelta(seconds=4))
-    queued = queries.progress_of(make_task(team_a, alice, state=State.QUEUED, **fields), typical)
-    zero = queries.progress_of(make_task(team_a, alice, state=State.PROCESSING, progress=0,
-                                         started_at=timezone.now() - timedelta(seconds=2), **fields), typical)
-    assert zero.percent >= queued.percent and zero.estimated
-    one = queries.progress_of(make_task(team_a, alice, state=State.PROCESSING, progress=1,
-                                        started_at=timezone.now() - timedelta(seconds=2), **fields), typical)
-    assert one.percent == 1 and 30 <= one.eta <= 36  # the usual time, not 2 s x 99
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.usefixtures("pipeline")
 def test_cancel_stops_a_task_vidu_still_holds_in_its_queue(alice_client, alice, team_a, sandbox):
     sandbox.configure(step=30)  # it waits in Vidu's queue for the whole test
     task = text_task(team_a, alice)

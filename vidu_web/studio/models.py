@@ -1,6 +1,5 @@
 """Prompts, generation tasks and their creations (the videos Vidu made)."""
 
-import copy
 import logging
 import secrets
 import uuid
@@ -155,6 +154,9 @@ class GenerationTask(models.Model):
             models.Index(fields=["state", "next_attempt_at"], name="task_due"),
             models.Index(fields=["team", "state", "-finished_at"], name="task_gallery"),
             models.Index(fields=["creator", "-created_at"], name="task_by_creator"),
+            # progress.typical_seconds: a kind's latest successes, however long the team's history.
+            models.Index(fields=["team", "model", "duration", "resolution", "-finished_at"], name="task_typical",
+                         condition=models.Q(state="succeeded")),
         ]
 
     def __str__(self):
@@ -280,7 +282,7 @@ class GenerationTask(models.Model):
         now = timezone.now()
         fields = {"vidu_task_id": created.id, "credits": created.credits, "seed_used": created.seed,
                   "lease_until": None, "err_code": "", "error": "",
-                  "next_attempt_at": now + timing.poll_delay(self._as_state(State.QUEUED), now)}
+                  "next_attempt_at": now + timing.poll_delay(self, now, state=State.QUEUED)}
         if self.set_state(State.QUEUED, expected=State.SUBMITTING, vidu_state=created.upstream_state, **fields):
             return
         # Given up as "outcome unknown" while the create was in flight (its lease ran out): this
@@ -372,20 +374,11 @@ class GenerationTask(models.Model):
         else:
             if state == State.QUEUED and self.state == State.PROCESSING:
                 state = State.PROCESSING  # never backwards
-            progress = common.get("progress", self.progress)
-            common["next_attempt_at"] = now + timing.poll_delay(self._as_state(state, progress), now)
+            common["next_attempt_at"] = now + timing.poll_delay(self, now, state=state, progress=answer.progress)
             if state != self.state:
                 self.set_state(state, **common)
             else:
                 self._update(**common)
-
-    def _as_state(self, state, progress=None):
-        """This task as it will be once in ``state`` (the poll cadence depends on it)."""
-        future = copy.copy(self)
-        future.state = state
-        if progress is not None:
-            future.progress = progress
-        return future
 
     def _succeeded_upstream(self, answer, common) -> None:
         """The provider made the video: store its outputs and hand the task to the archiver."""

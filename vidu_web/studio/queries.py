@@ -1,4 +1,4 @@
-"""The reads that views share: what a user may see, list pages, and progress estimates.
+"""The reads that views share: what a user may see and the list pages (progress.py estimates).
 
 Every list is fetched up front (select_related / prefetch_related / Exists), so a page runs a
 fixed number of queries however many items it shows.
@@ -6,21 +6,14 @@ fixed number of queries however many items it shows.
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from . import search
 from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
-
-# How many past tasks per (model, duration, resolution) the median is taken over.
-HISTORY = 50
-# Before a team has history: a guess in seconds, 30 s plus 10 s per second of video.
-BASE_SECONDS, PER_SECOND = 30, 10
 
 
 def visible_tasks(user):
@@ -133,82 +126,3 @@ def page_of(queryset, page: int, size: int):
     start = (page - 1) * size
     items = list(queryset[start : start + size + 1])
     return items[:size], len(items) > size
-
-
-# --- progress --------------------------------------------------------------------------------
-
-
-def typical_seconds(team, tasks) -> dict[tuple, float]:
-    """Median seconds from creation to finish of the team's recent successes, per
-    (model, duration, resolution) of ``tasks``, in one query (a window function keeps the
-    latest HISTORY of each)."""
-    keys = {(t.model, t.duration, t.resolution) for t in tasks if t.state in ACTIVE_STATES}
-    if not keys:
-        return {}
-    match = Q()
-    for model, duration, resolution in keys:
-        match |= Q(model=model, duration=duration, resolution=resolution)
-    rows = (
-        GenerationTask.objects.filter(match, team=team, state=State.SUCCEEDED, finished_at__isnull=False)
-        .annotate(
-            rank=Window(
-                RowNumber(), partition_by=[F("model"), F("duration"), F("resolution")], order_by=F("finished_at").desc()
-            )
-        )
-        .filter(rank__lte=HISTORY)
-        .values_list("model", "duration", "resolution", "created_at", "finished_at")
-    )
-    spans: dict[tuple, list[float]] = {}
-    for model, duration, resolution, created, finished in rows:
-        spans.setdefault((model, duration, resolution), []).append((finished - created).total_seconds())
-    return {key: statistics.median(values) for key, values in spans.items()}
-
-
-@dataclass
-class Progress:
-    percent: int  # 0-100
-    estimated: bool  # an estimate from elapsed time, not Vidu's figure
-    elapsed: int  # seconds since the task was made (to its end, once finished)
-    eta: int | None  # seconds left, when there is a sensible guess
-    overdue: bool = False  # running longer than this kind of task usually takes
-
-
-def progress_of(task, typical: dict[tuple, float], now=None) -> Progress:
-    now = now or timezone.now()
-    end = task.finished_at if task.state not in ACTIVE_STATES and task.finished_at else now
-    elapsed = max(0, int((end - task.created_at).total_seconds()))
-    if task.state == State.SUCCEEDED:
-        return Progress(100, False, elapsed, None)
-    if task.state not in ACTIVE_STATES:
-        return Progress(task.progress or 0, False, elapsed, None)
-    expected = typical.get((task.model, task.duration, task.resolution))
-    guessed = expected is None
-    if guessed:
-        expected = BASE_SECONDS + PER_SECOND * task.duration * (1.5 if task.resolution == "1080p" else 1)
-    # Past the usual time, any "seconds left" would be a guess: say it is slow instead.
-    eta = max(1, int(expected - elapsed)) if elapsed < expected else None
-    if task.state == State.ARCHIVING:
-        return Progress(max(task.progress or 0, 97), False, elapsed, 2)
-    # Vidu's figure once it says something: a 0 is "not started yet", and would drop the bar
-    # from the queue's estimate back to 1 %. Under 10 % its rate is too noisy for "seconds left"
-    # (1 % after 2 s read "about 3 min 18 s left" for a 10 s clip): keep the usual time's.
-    if task.progress and task.state == State.PROCESSING:
-        started = task.started_at or task.created_at
-        running = max(1.0, (now - started).total_seconds())
-        pct = max(1, min(99, task.progress))
-        if pct >= 10:
-            return Progress(pct, False, elapsed, max(1, int(running * (100 - pct) / pct)))
-        return Progress(pct, False, elapsed, eta, overdue=eta is None)
-    pct = int(min(95, 100 * elapsed / max(expected, 1)))
-    if task.state in (State.PENDING, State.SUBMITTING):
-        pct = min(pct, 5)
-    return Progress(max(pct, 1), True, elapsed, eta, overdue=eta is None)
-
-
-def attach_progress(team, tasks, now=None):
-    """Set ``task.p`` (a Progress) on each task; one query at most."""
-    typical = typical_seconds(team, tasks)
-    now = now or timezone.now()
-    for task in tasks:
-        task.p = progress_of(task, typical, now)
-    return tasks

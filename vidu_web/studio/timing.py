@@ -23,23 +23,70 @@ def seconds(value: float) -> timedelta:
     return timedelta(seconds=value * scale())
 
 
-def poll_delay(task, now: datetime) -> timedelta:
-    """When to query ``task`` next: quick at first, slower as it ages, slow for off-peak.
+# Poll cadence bounds, in production seconds.
+MIN_POLL = 2
+MAX_POLL = 60
+OFF_PEAK_MAX = 900
+# A queued task is first looked at this share of the way to the usual end.
+EARLY = 0.8
 
-    With callbacks on, Vidu tells us about each change, so polling is only a safety net.
+
+def poll_delay(task, now: datetime, *, state: str | None = None, progress: int | None = None) -> timedelta:
+    """When to query ``task`` next, from what is known about it.
+
+    Every query costs a request against the provider's rate limit, and most self-hosted
+    installs can't receive callbacks, so look when the answer is likely to have changed:
+
+    - processing with the provider's ``progress``: when that rate says it will be done;
+    - otherwise, with this team's usual time for the task's settings: near that usual end,
+      then, while still queued past it, at least half the usual time more (it has yet to run);
+    - with no history: quick at first, slower as it ages (as before any of this was known);
+    - off-peak and still waiting (ready "within 48 hours"): rarely, up to every 15 minutes.
+
+    ``state`` and ``progress`` are the answer just received (the task's own fields otherwise).
+    With callbacks on, the provider tells us about each change, so polling is only a safety net.
     """
-    age = (now - (task.submitted_at or task.created_at)).total_seconds() / scale()
-    if (task.params or {}).get("off_peak") or (task.state == State.QUEUED and age > 300):
-        delay = 60
-    elif age < 30:
-        delay = 2
-    elif age < 300:
-        delay = 5
+    from .progress import typical_for
+
+    state = state or task.state
+    progress = task.progress if progress is None else progress
+    age = (now - task.created_at).total_seconds() / scale()
+    typical = typical_for(task)
+    typical = typical / scale() if typical else None
+    off_peak = bool((task.params or {}).get("off_peak"))
+    if off_peak and state != State.PROCESSING:
+        delay = min(max(MAX_POLL, age / 4), OFF_PEAK_MAX)
+    elif state == State.PROCESSING:
+        started = task.started_at if task.state == State.PROCESSING and task.started_at else now
+        running = (now - started).total_seconds() / scale()
+        if progress and 0 < progress < 100 and running >= MIN_POLL:
+            delay = running * (100 - progress) / progress * 1.1 + 0.5  # a little late: one look, not two
+        elif typical:
+            # The usual total includes the queue, so it overstates what is left: fine, a late
+            # look costs seconds, an early one costs a request. Past it, half of it per look.
+            delay = typical - age + 0.5 if age < typical else typical * (100 - (progress or 0)) / 200
+        else:
+            delay = _by_age(age)
+    elif typical:
+        # A little before the usual end: the usual time runs to our archived copy, so it holds
+        # our own lateness in seeing success, which would otherwise grow with every batch.
+        due = typical * EARLY
+        delay = due - age if age < due else typical / 2
     else:
-        delay = 15
+        delay = MAX_POLL if age > 300 else _by_age(age)  # a long queue moves slowly
+    delay = max(MIN_POLL, min(delay, OFF_PEAK_MAX if off_peak else MAX_POLL))
     if settings.VIDU_CALLBACK_BASE_URL:
         delay = max(delay, 30)
     return seconds(delay)
+
+
+def _by_age(age: float) -> float:
+    """The cadence with nothing better to go on: quick at first, slower as the task ages."""
+    if age < 30:
+        return 2
+    if age < 300:
+        return 5
+    return 15
 
 
 def backoff(attempt: int, retry_after: float | None = None, base: float = 2.0, cap: float = 300.0) -> timedelta:

@@ -28,6 +28,7 @@ from . import queries, services
 from .forms import CreateForm, initial_from_task, seed_of
 from .models import ACTIVE_STATES, Favorite, State
 from .names import download_name
+from .progress import attach_progress
 
 TASKS_PER_PAGE = 20
 GALLERY_PER_PAGE = 24
@@ -128,7 +129,7 @@ def _created(request, form, task, source):
         messages.success(request, f"Started: your video is on its way.{_dropped_note(form)}")
         return redirect("create")
     task = queries.user_tasks(request.user, request.team).get(pk=task.pk)
-    queries.attach_progress(request.team, [task])
+    attach_progress(request.team, [task])
     context = _create_context(request, form, source, recent=[])
     context.update(new_task=task, created=True, polling=True)
     return render(request, "studio/create.html#created", context)
@@ -147,7 +148,7 @@ def _viewer_message(membership):
 
 def _create_context(request, form, source, recent=None):
     if recent is None:
-        recent = queries.attach_progress(request.team, list(queries.user_tasks(request.user, request.team)[:RECENT_ON_CREATE]))
+        recent = attach_progress(request.team, list(queries.user_tasks(request.user, request.team)[:RECENT_ON_CREATE]))
     remix_images = list(source.images.all()) if source else []
     return {
         "form": form,
@@ -188,7 +189,7 @@ def tasks(request):
     came_from = next(((value, label) for value, label in states if value and value == request.GET.get("from")), None)
     page = _int(request.GET.get("page"))
     items, has_next = queries.page_of(queries.user_tasks(request.user, request.team, state), page, TASKS_PER_PAGE)
-    queries.attach_progress(request.team, items)
+    attach_progress(request.team, items)
     context = {
         "tasks": items,
         "state": state,
@@ -212,7 +213,7 @@ def progress(request):
         except ValueError:
             continue
     items = list(queries.progress_tasks(request.user, request.team, uuids)) if uuids else []
-    queries.attach_progress(request.team, items)
+    attach_progress(request.team, items)
     context = {"tasks": items, "polling": any(t.is_active for t in items)}
     return render(request, "studio/tasks.html#progress", context)
 
@@ -330,7 +331,7 @@ def gallery(request):
 def video(request, task_uuid):
     task = _get_task_for_user(request, task_uuid)
     membership = membership_in(request.user, task.team_id)
-    queries.attach_progress(task.team, [task])
+    attach_progress(task.team, [task])
     creation = task.creations.order_by("id").first()
     context = {
         "task": task,

@@ -1,0 +1,174 @@
+"""How far along a running task is, how long this kind of task usually takes, and what to say.
+
+The task card, the poller and the pipeline's poll cadence (timing.poll_delay) all read from here.
+Two promises (design.md, "Quality bars: Progress"):
+
+- the bar never moves backwards. It is a pure function of the task's stored fields that only
+  rises with time and state: the queue stays at 1 % (an estimate there would sit above Vidu's
+  first 1 % and drop to it); in processing it is Vidu's figure when the provider gives one, else
+  the elapsed share of the usual time; saving starts at 97 %.
+- a time left is shown only where it can be estimated: never for off-peak, never without history
+  for this kind of task, never while saving (a copy's time depends on the file, not on Vidu).
+
+The usual time reads at most HISTORY_ROWS rows per kind of task through the ``task_typical``
+partial index, so its cost does not grow with the team's history.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from django.db import connection
+from django.utils import timezone
+
+from .models import ACTIVE_STATES, GenerationTask, State
+from .templatetags.studio import seconds
+
+# How many recent successes of one kind of task the median is taken over.
+HISTORY = 50
+# Rows read per kind: off-peak tasks (hours in a queue) are read, then left out of the median.
+HISTORY_ROWS = 2 * HISTORY
+# Under 10 % Vidu's rate is too noisy for a time left (1 % after 2 s would read "3 min 18 s").
+RATE_FROM = 10
+SAVING_FLOOR = 97
+# The 429-like reasons: Vidu is throttling us, not failing.
+BUSY_REASONS = {"TooManyRequests", "QuotaExceeded", "SystemThrottling"}
+
+
+def kind_of(task) -> tuple:
+    """What makes two tasks take about as long: model, length, resolution."""
+    return (task.model, task.duration, task.resolution)
+
+
+def typical_seconds(team, tasks) -> dict[tuple, float]:
+    """Median seconds from creation to finish of the team's recent successes, per kind of the
+    active ``tasks``, in one query: a LIMIT per kind, each an index range scan."""
+    kinds = {kind_of(t) for t in tasks if t.state in ACTIVE_STATES}
+    return typical_for_kinds(team.pk if hasattr(team, "pk") else team, kinds)
+
+
+def typical_for_kinds(team_id, kinds) -> dict[tuple, float]:
+    parts = history(team_id, kinds)
+    if len(parts) > 1 and connection.features.supports_slicing_ordering_in_compound:
+        rows = list(parts[0].union(*parts[1:], all=True))
+    else:  # SQLite can't LIMIT inside a UNION: one query per kind (a page shows few kinds)
+        rows = [row for part in parts for row in part]
+    spans: dict[tuple, list[float]] = {}
+    for model, duration, resolution, created, finished, off_peak in rows:
+        samples = spans.setdefault((model, duration, resolution), [])
+        if finished and not off_peak and len(samples) < HISTORY:
+            samples.append((finished - created).total_seconds())
+    return {kind: statistics.median(values) for kind, values in spans.items() if values}
+
+
+def history(team_id, kinds) -> list:
+    """One query per kind for its latest successes, newest first, at most HISTORY_ROWS rows:
+    a range of the ``task_typical`` index, so its cost is the same at 10 or 100,000 tasks."""
+    return [
+        GenerationTask.objects.filter(team_id=team_id, model=model, duration=duration, resolution=resolution,
+                                      state=State.SUCCEEDED)
+        .order_by("-finished_at")
+        .values_list("model", "duration", "resolution", "created_at", "finished_at", "params__off_peak")[:HISTORY_ROWS]
+        for model, duration, resolution in sorted(kinds)
+    ]
+
+
+# The pipeline asks for one task's usual time on every poll; a sweep writes thousands of answers
+# a minute, so it reads each (team, kind) at most once a minute per process.
+MEMO_SECONDS = 60
+_memo: dict[tuple, tuple[float, float | None]] = {}
+
+
+def typical_for(task) -> float | None:
+    """The usual seconds from creation to finish for ``task``'s team and kind, or None."""
+    key = (task.team_id, *kind_of(task))
+    now = time.monotonic()
+    hit = _memo.get(key)
+    if hit and now - hit[0] < MEMO_SECONDS:
+        return hit[1]
+    value = typical_for_kinds(task.team_id, {kind_of(task)}).get(kind_of(task))
+    if len(_memo) > 10_000:
+        _memo.clear()
+    _memo[key] = (now, value)
+    return value
+
+
+def forget() -> None:
+    """Drop the memo (tests that change history and poll again at once)."""
+    _memo.clear()
+
+
+@dataclass
+class Progress:
+    percent: int  # 0-100, never lower than a moment before
+    estimated: bool  # from elapsed time against the usual, not Vidu's figure
+    elapsed: int  # seconds since the task was made (to its end, once finished)
+    eta: int | None  # seconds left, only when it can be estimated
+    overdue: bool = False  # running longer than this kind of task usually takes
+    note: str = ""  # what the card says instead of a time left (busy, off-peak, saving)
+
+
+def progress_of(task, typical: dict[tuple, float], now=None) -> Progress:
+    now = now or timezone.now()
+    end = task.finished_at if task.state not in ACTIVE_STATES and task.finished_at else now
+    elapsed = max(0, int((end - task.created_at).total_seconds()))
+    if task.state == State.SUCCEEDED:
+        return Progress(100, False, elapsed, None)
+    if task.state not in ACTIVE_STATES:
+        return Progress(task.progress or 0, False, elapsed, None)
+    if task.state == State.ARCHIVING:
+        return Progress(max(SAVING_FLOOR, min(99, task.progress or 0)), False, elapsed, None, note="Saving a copy")
+    off_peak = bool((task.params or {}).get("off_peak"))
+    expected = None if off_peak else typical.get(kind_of(task))
+    if expected is not None:
+        eta = int(expected - elapsed) if elapsed < expected else None
+        overdue = eta is None or eta < 1
+        eta = None if overdue else eta
+    else:
+        eta, overdue = None, False
+    if task.state == State.PROCESSING:
+        return _processing(task, typical.get(kind_of(task)), elapsed, eta, overdue, off_peak, now)
+    # Waiting (here or in Vidu's queue): nothing has started, so the bar stays at its start.
+    note = _waiting_note(task, now)
+    if note or off_peak:
+        return Progress(1, False, elapsed, None, note=note or "Off-peak: ready within 48 hours")
+    return Progress(1, False, elapsed, eta, overdue=overdue)
+
+
+def _processing(task, expected, elapsed, eta, overdue, off_peak, now) -> Progress:
+    started = task.started_at or task.created_at
+    running = max(1.0, (now - started).total_seconds())
+    if task.progress is None:
+        # A provider that gives no figure (Vidu's official API): our share of the usual total
+        # time. The total includes the queue, so this runs behind rather than ahead.
+        percent = int(min(95, 100 * running / expected)) if expected else 1
+        return Progress(max(1, percent), bool(expected), elapsed, eta, overdue=overdue)
+    # A provider that gives one gives it from the start (0 while it queues), so the bar is its
+    # figure alone and never jumps from our estimate to its.
+    vidu = min(99, task.progress)
+    if vidu >= RATE_FROM:
+        eta, overdue = max(1, int(running * (100 - vidu) / vidu)), False
+    return Progress(max(1, vidu), False, elapsed, eta, overdue=overdue and not off_peak)
+
+
+def _waiting_note(task, now) -> str:
+    """A create held back by retryable errors says why and when the next try is."""
+    if task.state != State.PENDING or not task.err_code or not task.next_attempt_at:
+        return ""
+    wait = int((task.next_attempt_at - now).total_seconds() + 0.999)
+    if wait < 1:
+        return "Vidu is busy; trying again now" if task.err_code in BUSY_REASONS else "Trying again now"
+    if task.err_code in BUSY_REASONS:
+        return f"Vidu is busy; next try in {seconds(wait)}"
+    return f"Vidu had a problem; next try in {seconds(wait)}"
+
+
+def attach_progress(team, tasks, now=None):
+    """Set ``task.p`` (a Progress) on each task; one query at most."""
+    typical = typical_seconds(team, tasks)
+    now = now or timezone.now()
+    for task in tasks:
+        task.p = progress_of(task, typical, now)
+    return tasks
