@@ -97,6 +97,8 @@ def test_the_page_polls_only_while_something_runs(alice_client, alice, team_a):
     assert "hx-get=\"/tasks/progress/\"" in alice_client.get("/tasks/").content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("pipeline")
 def test_cancel_stops_a_task_vidu_still_holds_in_its_queue(alice_client, alice, team_a, sandbox):
     sandbox.configure(step=30)  # it waits in Vidu's queue for the whole test
     task = text_task(team_a, alice)
