@@ -103,9 +103,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Before django_q: its `qcluster` command is ours (vidu_web/studio/cluster.py).
+    "vidu_web.studio",
     "django_q",
     "vidu_web.teams",
-    "vidu_web.studio",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from django.utils import timezone
 from vidu_web.vidu.errors import friendly
 from vidu_web.vidu.types import TaskResult
 
-from . import timing
+from . import jobs, timing
 from .models import Creation, GenerationTask, State
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,4 @@ MAX_POLL_FAILURES = 20
 
 
 def enqueue_archive(task_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("vidu_web.studio.tasks.archive_task", task_id, task_name=f"archive-{task_id}")
+    jobs.archive(task_id)  # a broker outage is logged there; the sweep enqueues it again

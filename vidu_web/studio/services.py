@@ -10,7 +10,7 @@ from django.utils import timezone
 from vidu_web.vidu import catalog, images
 from vidu_web.vidu.errors import ViduError
 
-from . import timing
+from . import jobs, timing
 from .models import OUTCOME_UNKNOWN, POLLED_STATES, GenerationTask, Prompt, State, TaskEvent, TaskImage
 from .upstream import get_client, provider
 
@@ -87,9 +87,9 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
 
 
 def enqueue_submission(task_id: int) -> None:
-    from django_q.tasks import async_task
-
-    async_task("vidu_web.studio.tasks.submit_task", task_id, task_name=f"submit-{task_id}")
+    # A broker outage must not turn a saved task into an error page: jobs logs it and the
+    # sweep enqueues the task again after ENQUEUE_GRACE.
+    jobs.submit(task_id)
 
 
 def _read(upload) -> bytes:
