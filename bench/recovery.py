@@ -172,7 +172,7 @@ def broker_figures(base, outage):
     tasks = make_tasks(20, "broker")
     cluster = Cluster({**PRODUCTION, "REDIS_URL": f"redis://127.0.0.1:{port}/0"}).start()
     try:
-        wait(lambda: all_sent(tasks), 60, "the tasks to be sent through Redis")
+        wait(lambda: all_sent(tasks) and last_poll(tasks), 60, "the tasks to be sent through Redis and polled")
         redis.terminate()
         redis.wait(timeout=10)
         down = timezone.now()

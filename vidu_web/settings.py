@@ -227,8 +227,8 @@ Q_CLUSTER = {
     # the default leaves two for submissions and archive copies.
     "workers": envint("Q_WORKERS", 3, 2, 64),
     # A task body (a submit, an archive) is killed after `timeout` seconds: a submit is bounded
-    # by the HTTP timeouts, an archive by PIPELINE_ARCHIVE_MAX_MB. A sweep is enqueued with no
-    # timeout (jobs.sweep): it hands over by itself, and keeps going while the broker is down.
+    # by the HTTP timeouts, an archive by PIPELINE_ARCHIVE_MAX_MB. A sweep is enqueued with a
+    # week's (jobs.sweep), in effect none: it hands over by itself, and goes on while the broker is down.
     "timeout": 600,
     # `retry` > `timeout`: the ORM broker re-delivers a task only when its worker is surely
     # gone (killed, host lost), never while it still runs. A re-delivered body is harmless:

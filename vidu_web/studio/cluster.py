@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 # Seconds a stopping cluster lets a worker finish the job in hand before killing it.
 STOP_GRACE = 7.0
+# Seconds a stopping cluster waits for its pusher to notice (it checks after each broker read).
+PUSHER_GRACE = 2.0
 
 # Set in the main process before the sentinel is forked: the workers of our cluster (and only
 # those; a stock qcluster in the same project stays stock) install the SIGTERM handler below.
@@ -100,14 +102,27 @@ class Sentinel(q_cluster.Sentinel):
         deadline = threading.Timer(STOP_GRACE, self.kill_busy_workers)
         deadline.daemon = True
         deadline.start()
+        self.stop_pusher()
         try:
             super().stop()
         finally:
             deadline.cancel()
 
+    def stop_pusher(self):
+        """django-q2's pusher sleeps 10 s after a broker error before it looks at its stop event:
+        with the broker down, don't wait for that. It is then asleep, not handing a job over."""
+        self.event_out.set()
+        self.pusher.join(PUSHER_GRACE)
+        if self.pusher.is_alive():
+            log.warning("the pusher did not stop within %s s (broker down?); killing it", PUSHER_GRACE)
+            os.kill(self.pusher.pid, signal.SIGKILL)
+            self.pusher.join(1)
+
     def kill_busy_workers(self):
+        # Only workers in a job (timer > 0; -1 is idle): an idle one may hold the task queue's lock
+        # while it waits for its STOP, and killing it would leave the others waiting forever.
         for process in list(self.pool):
-            if process.is_alive():
+            if process.is_alive() and process.timer.value > 0:
                 log.warning("worker %s still busy %s s after the stop; killing it", process.pid, STOP_GRACE)
                 os.kill(process.pid, signal.SIGKILL)
 

@@ -28,10 +28,15 @@ def archive(task_id: int) -> bool:
     return _enqueue(ARCHIVE, task_id, task_name=f"archive-{task_id}")
 
 
+# A sweep's django-q2 timeout: a week, in effect none. It hands over to a successor by itself
+# (and keeps going while the broker is down); if it ever hangs, its heartbeat goes stale and a
+# keeper starts another (sweep.py). Not -1 (django-q2's "none"): a stopping cluster tells busy
+# workers from idle ones by a positive timer (cluster.py).
+SWEEP_TIMEOUT = 7 * 24 * 3600
+
+
 def sweep(slot: int, name: str) -> bool:
-    # No django-q2 timeout for a sweep: it hands over to a successor by itself, and if it ever
-    # hangs its heartbeat goes stale and a keeper starts another (sweep.py).
-    return _enqueue(SWEEP, slot, task_name=name, timeout=-1)
+    return _enqueue(SWEEP, slot, task_name=name, timeout=SWEEP_TIMEOUT)
 
 
 def _enqueue(func: str, *args, **options) -> bool:
