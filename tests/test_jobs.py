@@ -49,3 +49,29 @@ def test_an_enqueue_says_whether_it_went_out_and_logs_the_recovery(broker_down, 
         assert jobs.submit(2) is True
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2 and "unreachable" in messages[0] and "reachable again" in messages[1], messages
+
+
+@pytest.mark.django_db(transaction=True)  # the sweep closes a broken connection, as in a worker
+def test_the_sweep_survives_database_errors_and_logs_them_once(monkeypatch, caplog):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import OperationalError
+
+    from vidu_web.studio.sweep import Sweep
+
+    sweep = Sweep(pool_size=1)
+    assert sweep.take_slot()
+    real_claim, outage = sweep.claim, iter(range(3))
+
+    def claim(limit):
+        if next(outage, None) is not None:
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_claim(limit)
+
+    monkeypatch.setattr(sweep, "claim", claim)
+    monkeypatch.setattr("vidu_web.studio.sweep.time.sleep", lambda seconds: None)
+    with caplog.at_level(logging.WARNING, logger="vidu_web.studio.sweep"), ThreadPoolExecutor(1) as pool:
+        assert all(sweep.step(pool) for _ in range(5))  # it goes on: a False would end the sweep
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2 and "database error" in messages[0] and "working again" in messages[1], messages
+    sweep.release()
