@@ -2,7 +2,9 @@
 
 ``running_cluster(env=None)`` starts one (in its own process group) and stops it on exit; the
 handle's ``.kill()`` sends SIGKILL to the whole group (the cluster's sentinel, workers, monitor
-and pusher), ``.stop()`` a SIGTERM, ``.start()`` starts it again, ``.log()`` returns its output.
+and pusher), ``.stop()`` a SIGTERM to the group (as systemd does) and fails the test if the
+cluster is not gone within its timeout, ``.start()`` starts it again, ``.log()`` returns its
+output. A started cluster starts its own sweep (its keeper), as in production.
 
 The subprocess inherits what the test configured through Django's settings: the test
 database (its real name, so tests must use ``transactional_db`` to share rows with it), the
@@ -25,7 +27,6 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import connection
-from django.utils import timezone
 from sandbox_fixtures import wait_for  # noqa: F401 (re-exported for the cluster tests)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,19 +76,6 @@ class Cluster:
         self.logfile = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
 
     def start(self) -> Cluster:
-        """Start the cluster, and have its keeper start a sweep as soon as it may.
-
-        django-q2 first runs schedules about 30 s after start; a restart in production waits
-        for that, a test need not: once the last sweep's heartbeat is stale, we enqueue the
-        keeper ourselves (which is all the schedule does).
-        """
-        from django_q.tasks import async_task
-
-        from vidu_web.studio.tasks import ensure_keeper_schedule
-
-        schedule = ensure_keeper_schedule(soon=True)
-        time.sleep(max(0.0, (schedule.next_run - timezone.now()).total_seconds()))
-        async_task("vidu_web.studio.tasks.keep_sweeping")
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=cluster_env(self.extra),
             stdout=self.logfile, stderr=subprocess.STDOUT, start_new_session=True)
@@ -98,22 +86,32 @@ class Cluster:
         self._signal(signal.SIGKILL)
         self.process.wait(timeout=10)
 
-    def stop(self, timeout: float = 3) -> None:
-        """SIGTERM to every process of the cluster (as ``make run`` does), SIGKILL after ``timeout``.
-
-        django-q2's main process sometimes hangs joining its already dead sentinel after a
-        group SIGTERM; the work is done by then, so a short timeout loses nothing.
-        """
+    def stop(self, timeout: float = 10) -> float:
+        """SIGTERM to every process of the cluster (as systemd and ``make run`` do); returns the
+        seconds until every one of them was gone. Fails if that takes over ``timeout``."""
         if self.process is None or self.process.poll() is not None:
             self._reap()
-            return
+            return 0.0
+        started = time.monotonic()
         self._signal(signal.SIGTERM)
+        while self.group_alive() and time.monotonic() - started < timeout:
+            time.sleep(0.05)
+        took = time.monotonic() - started
+        if self.group_alive():
+            self._reap()
+            raise AssertionError(f"the cluster ignored SIGTERM for {timeout} s; log:\n{self.log()[-3000:]}")
+        self.process.wait(timeout=1)
+        return took
+
+    def group_alive(self) -> bool:
+        """Whether any process of the cluster's group is left (the main one counts until reaped)."""
+        if self.process.poll() is None:
+            return True
         try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self._reap()
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
     def _signal(self, sig) -> None:
         try:
@@ -122,7 +120,7 @@ class Cluster:
             pass
 
     def _reap(self) -> None:
-        """Children that outlived the cluster's main process (after SIGTERM they should not)."""
+        """Clean up after a failed test: nothing of the cluster may outlive it."""
         if self.process is not None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)

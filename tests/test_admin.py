@@ -14,7 +14,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 @pytest.fixture
 def unsent(team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.submit", lambda task_id: None)
         return text_task(team_a, alice, prompt="a lighthouse in fog")
 
 

@@ -28,7 +28,7 @@ def hooks(settings):
 def running(team_a, alice, monkeypatch):
     """A task Vidu holds as 111, queued, next looked at in a minute."""
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.submit", lambda task_id: None)
         task = text_task(team_a, alice)
     GenerationTask.objects.filter(pk=task.pk).update(
         state=State.QUEUED, vidu_task_id="111", vidu_state="queueing",

@@ -132,7 +132,7 @@ def test_a_create_with_an_unknown_outcome_is_never_sent_again(sandbox, team_a, a
 def unsent_task(team, user, monkeypatch):
     """A task whose submission message was lost."""
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.submit", lambda task_id: None)
         return text_task(team, user)
 
 
@@ -221,7 +221,7 @@ def test_an_answer_about_another_task_changes_nothing(team_a, alice, caplog, mon
 def test_expired_urls_are_refreshed_before_the_copy(sandbox, team_a, alice, monkeypatch):
     sandbox.configure(url_ttl=1, cover_ttl=1)
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     stale = Creation.objects.get(task=task)
@@ -239,7 +239,7 @@ def test_expired_urls_are_refreshed_before_the_copy(sandbox, team_a, alice, monk
 
 def test_a_copy_refused_as_expired_queries_for_fresh_urls(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     # A URL whose signature no longer matches answers 403, like an expired S3 link.
@@ -262,7 +262,7 @@ def test_a_video_over_the_size_cap_is_refused(sandbox, team_a, alice, settings):
 
 def test_a_file_that_is_not_a_video_is_refused(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     creation = Creation.objects.get(task=task)
@@ -284,7 +284,7 @@ def stored_files(folder):
 
 def test_a_failed_copy_is_retried_with_backoff(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     creation = Creation.objects.get(task=task)
@@ -320,7 +320,7 @@ def test_an_answer_that_breaks_our_code_is_logged_and_the_sweep_lives_on(sandbox
 
 def test_a_storage_error_while_archiving_is_retried_not_fatal(sandbox, team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     with monkeypatch.context() as m:

@@ -175,7 +175,7 @@ def test_a_running_task_stays_with_the_provider_it_was_created_with(sandbox, vid
 
 def test_a_task_of_a_provider_this_install_no_longer_knows_fails_in_words(team_a, alice, monkeypatch):
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.jobs.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.submit", lambda task_id: None)
         task = text_task(team_a, alice)
     GenerationTask.objects.filter(pk=task.pk).update(provider="gone")
     from vidu_web.studio import submission

@@ -103,9 +103,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # Before django_q: its `qcluster` command is ours (vidu_web/studio/cluster.py).
+    "vidu_web.studio",
     "django_q",
     "vidu_web.teams",
-    "vidu_web.studio",
 ]
 
 MIDDLEWARE = [
@@ -228,13 +229,17 @@ SANDBOX_MODE = VIDU_PROVIDER == "sandbox"
 # --- django-q2 -------------------------------------------------------------------------------
 REDIS_URL = envurl("REDIS_URL", ("redis", "rediss", "unix"))
 Q_CLUSTER = {
+    # The same on every host, on purpose: django-q2 names the queue after it (the Redis list
+    # `django_q:vidu_web:q`, OrmQ.key) and salts each message's signature with it, so every web
+    # process and cluster must share it. Each cluster names itself `vidu_web@<host>` in its log
+    # and in the results it saves (vidu_web/studio/cluster.py).
     "name": "vidu_web",
     # One worker is held by the sweep (a long-running task that polls every running task), so
     # the default leaves two for submissions and archive copies.
     "workers": envint("Q_WORKERS", 3, 2, 64),
-    # A task body (a submit, a sweep, an archive) is killed after `timeout` seconds. The sweep
-    # hands over to a successor well before this (PIPELINE_SWEEP_SECONDS), a submit is bounded
-    # by the HTTP timeouts, and an archive by PIPELINE_ARCHIVE_MAX_MB.
+    # A task body (a submit, an archive) is killed after `timeout` seconds: a submit is bounded
+    # by the HTTP timeouts, an archive by PIPELINE_ARCHIVE_MAX_MB. A sweep is enqueued with a
+    # week's (jobs.sweep), in effect none: it hands over by itself, and goes on while the broker is down.
     "timeout": 600,
     # `retry` > `timeout`: the ORM broker re-delivers a task only when its worker is surely
     # gone (killed, host lost), never while it still runs. A re-delivered body is harmless:
@@ -245,8 +250,8 @@ Q_CLUSTER = {
     # what runs again; django-q2 must not rerun a failed body on its own (a rerun submit could
     # create the task twice at Vidu).
     "max_attempts": 1,
-    # After downtime a missed schedule runs once, not once per missed slot: the keeper only
-    # needs to run once to restart the sweep.
+    # After downtime a missed schedule runs once, not once per missed slot. (The every-minute
+    # keeper schedule is only a safety net: each cluster's keeper thread checks every second.)
     "catch_up": False,
     "save_limit": 1000,
     # A failed body is acknowledged (not re-delivered); the pipeline's own retries apply.

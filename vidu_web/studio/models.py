@@ -248,10 +248,11 @@ class GenerationTask(models.Model):
     # --- submit (submission.py does the I/O) ------------------------------------------------
 
     def claim_for_submit(self) -> bool:
-        """pending -> submitting with a lease: only one worker gets the task."""
+        """pending -> submitting with a short lease (``mark_create_sent`` extends it to cover the
+        request): only one worker gets the task, and one killed before sending is recovered soon."""
         from . import timing
 
-        if not self.set_state(State.SUBMITTING, expected=State.PENDING, lease_until=timezone.now() + timing.request_lease(),
+        if not self.set_state(State.SUBMITTING, expected=State.PENDING, lease_until=timezone.now() + timing.claim_lease(),
                               attempts=F("attempts") + 1, create_sent_at=None):
             return False
         self.refresh_from_db(fields=["attempts"])
@@ -394,7 +395,7 @@ class GenerationTask(models.Model):
             if not self.set_state(State.ARCHIVING, next_attempt_at=grace, **common):
                 return
             Creation.store(self, answer.outputs)
-            transaction.on_commit(lambda: jobs.enqueue_archive(self.pk))
+            transaction.on_commit(lambda: jobs.archive(self.pk))
 
     def poll_failed(self, reason: str, retry_after: float | None = None, long: bool = False) -> bool:
         """A query that told us nothing: back off; after too many in a row, give up visibly.

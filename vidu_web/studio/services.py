@@ -84,7 +84,7 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
             data.seek(0)
             image.file.save(f"{task.uuid}-{position}.{ext}", data, save=True)
         TaskEvent.objects.create(task=task, state=State.PENDING)
-        transaction.on_commit(lambda: jobs.enqueue_submission(task.id))
+        transaction.on_commit(lambda: jobs.submit(task.id))
     return task
 
 
@@ -141,7 +141,7 @@ def retry_task(task: GenerationTask, user) -> GenerationTask:
     if not task.can_retry:
         raise TaskRejected({"task": "Only a failed or cancelled task can be tried again."})
     if task.reset_for_retry(user):
-        transaction.on_commit(lambda: jobs.enqueue_submission(task.id))
+        transaction.on_commit(lambda: jobs.submit(task.id))
         return task
     # One copy per failed task: a second click (or a second tab) gets the first copy back.
     existing = GenerationTask.objects.filter(retry_of=task).first()
@@ -166,7 +166,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
             new = TaskImage(task=copy, position=image.position, mime=image.mime, width=image.width, height=image.height)
             new.file.save(f"{copy.uuid}-{image.position}.{image.mime.split('/')[1]}", ContentFile(data), save=True)
         TaskEvent.objects.create(task=copy, state=State.PENDING, note=f"copy of {task.uuid}")
-        transaction.on_commit(lambda: jobs.enqueue_submission(copy.id))
+        transaction.on_commit(lambda: jobs.submit(copy.id))
     return copy
 
 
@@ -183,7 +183,7 @@ def rearchive(task: GenerationTask) -> str:
         creation.save(update_fields=["video", "cover", "archive_attempts", "archive_error"])
     if not task.reopen_archive():
         return "The task changed meanwhile; try again."
-    transaction.on_commit(lambda: jobs.enqueue_archive(task.id))
+    transaction.on_commit(lambda: jobs.archive(task.id))
     return "Saving the video again."
 
 

@@ -6,18 +6,22 @@ bounded thread pool (one Vidu client, so one pooled session, per thread), and wr
 answers from the sweep's own thread, which alone touches the database. Several sweeps, on
 several hosts, can run at once without ever querying one task twice in a cycle.
 
-A sweep holds a ``SweepSlot`` by its heartbeat, hands over to a fresh sweep before django-q2's
-timeout, and the keeper schedule restarts it if its worker died.
+A sweep holds a ``SweepSlot`` by its heartbeat (written every second), hands over to a fresh
+sweep every PIPELINE_SWEEP_SECONDS, and each cluster's keeper (``cluster.py``) starts a new one
+within a second of its heartbeat going stale (5 s): a dead worker, a killed cluster. The sweep
+itself survives what it can wait out: with the database or the job broker down it logs once,
+waits, and goes on. ``STOP`` (set by the cluster when it is stopped) ends it within a turn: it
+writes the answers in flight and frees its slot, so nothing is lost and a restart goes on at once.
 """
 
 import logging
 import os
-import signal
 import socket
 import threading
 import time
 import uuid
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # The owner of a slot whose sweep was enqueued but has not started yet.
 STARTING = "starting"
+# Set in a cluster's worker when the cluster is told to stop (cluster.py): the sweep ends its run.
+STOP = threading.Event()
 # The fields a poll needs; everything else stays in the database.
 POLL_FIELDS = ("id", "uuid", "state", "vidu_state", "vidu_task_id", "params", "created_at", "submitted_at",
                "started_at", "poll_failures", "credits", "progress", "provider", "endpoint", "model", "duration",
@@ -56,42 +62,31 @@ class Sweep:
         self.throttle_level = 0
         self.next_chores = 0.0
         self.polls = 0
-        self.stopping = False
+        self.failing = False  # the database (or something else) failed the last turn
 
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, seconds: float | None = None) -> bool:
-        """Sweep for ``seconds``; False when another sweep holds this slot (nothing was done)."""
-        if not self.take_slot():
+        """Sweep for ``seconds``; False when another sweep holds this slot (nothing was done).
+
+        When stopped (``STOP``), it writes the answers in flight and frees the slot, so that the
+        next cluster's keeper starts a sweep at once rather than when the heartbeat goes stale.
+        """
+        if STOP.is_set() or not self.take_slot():
             return False
         deadline = time.monotonic() + (seconds or settings.PIPELINE_SWEEP_SECONDS)
         with ThreadPoolExecutor(self.pool_size, thread_name_prefix="vidu-poll") as pool:
             try:
-                while time.monotonic() < deadline and not self.stopping and self.step(pool):
+                while time.monotonic() < deadline and not STOP.is_set() and self.step(pool):
                     pass
             finally:
                 self.drain()
+        if STOP.is_set():
+            try:
+                self.release()
+            except DatabaseError:
+                log.warning("sweep %s: could not free slot %s while stopping", self.owner, self.slot)
         return True
-
-    def stop_on_sigterm(self) -> None:
-        """When the cluster is stopped, finish the answers in flight and free the slot, then die.
-
-        django-q2 workers die on SIGTERM; the sweep first writes what it has, so a restart
-        resumes at once instead of waiting for the heartbeat to go stale.
-        """
-        if threading.current_thread() is not threading.main_thread():
-            return
-
-        def handler(signum, frame):
-            self.stopping = True
-
-        signal.signal(signal.SIGTERM, handler)
-
-    def die_if_stopped(self) -> None:
-        if self.stopping:
-            self.release()
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
 
     def step(self, pool) -> bool:
         """One turn of the loop; False when this sweep lost its slot and must stop."""
@@ -101,13 +96,23 @@ class Sweep:
                     log.warning("sweep %s lost slot %s to another sweep; stopping", self.owner, self.slot)
                     return False
                 self.chores()
-                self.next_chores = time.monotonic() + timing.HEARTBEAT * timing.scale()
+                self.next_chores = time.monotonic() + timing.HEARTBEAT
             self.dispatch(pool)
             self.collect(timeout=self.idle_time())
-        except DatabaseError:
-            log.exception("sweep %s: database error; reconnecting", self.owner)
+        except Exception as exc:
+            # The database is down (or a bug we can't fix from here): say so once, then keep
+            # trying every second. Dying would leave polling to a keeper that needs the same
+            # database anyway, and cost a restart once it is back.
+            if not self.failing:
+                log.exception("sweep %s: %s; retrying every second until it passes", self.owner,
+                              "database error" if isinstance(exc, DatabaseError) else "unexpected error")
+            self.failing = True
             close_old_connections()
             time.sleep(1)
+            return True
+        if self.failing:
+            log.warning("sweep %s: working again", self.owner)
+            self.failing = False
         return True
 
     def dispatch(self, pool) -> None:
@@ -226,7 +231,7 @@ class Sweep:
         due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
         for pk in GenerationTask.objects.filter(due, state=State.PENDING).values_list("pk", flat=True)[:200]:
             if GenerationTask.objects.filter(due, pk=pk, state=State.PENDING).update(next_attempt_at=grace):
-                jobs.enqueue_submission(pk)
+                jobs.submit(pk)
         stranded = GenerationTask.objects.filter(due, lease_expired(now), state=State.SUBMITTING)
         for task in stranded[:200]:
             log.warning("task %s: its submitting worker is gone; recovering", task.uuid)
@@ -235,23 +240,25 @@ class Sweep:
         for pk in archiving.values_list("pk", flat=True)[:200]:
             if GenerationTask.objects.filter(due, lease_expired(now), pk=pk, state=State.ARCHIVING).update(
                     next_attempt_at=grace):
-                jobs.enqueue_archive(pk)
+                jobs.archive(pk)
 
 
 def stale_slot(now) -> Q:
-    return Q(beat_at__isnull=True) | Q(beat_at__lt=now - timing.seconds(timing.STALE_AFTER))
+    return Q(beat_at__isnull=True) | Q(beat_at__lt=now - timedelta(seconds=timing.STALE_AFTER))
 
 
 def start_missing_sweeps() -> int:
-    """The keeper: start a sweep for each slot whose heartbeat went stale; returns how many."""
-    from django_q.tasks import async_task
+    """The keeper: start a sweep for each slot whose heartbeat went stale; returns how many.
 
+    The slot is marked as starting (a fresh heartbeat) before the job is enqueued, so keepers
+    in other clusters leave it alone; if the job never runs (the broker is down, the cluster
+    dies), the mark goes stale like any heartbeat and a keeper tries again.
+    """
     started = 0
     now = timezone.now()
     for slot in range(settings.PIPELINE_SWEEPERS):
         SweepSlot.objects.get_or_create(slot=slot)
         if SweepSlot.objects.filter(stale_slot(now), slot=slot).update(owner=STARTING, beat_at=now):
             log.info("starting a sweep for slot %s", slot)
-            async_task("vidu_web.studio.tasks.sweep", slot, task_name=f"sweep-{slot}-{now:%H%M%S}")
-            started += 1
+            started += jobs.sweep(slot, f"sweep-{slot}-{now:%H%M%S}")
     return started

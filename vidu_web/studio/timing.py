@@ -103,16 +103,31 @@ def backoff(attempt: int, retry_after: float | None = None, base: float = 2.0, c
     return timedelta(seconds=delay)
 
 
+def claim_lease() -> timedelta:
+    """How long a submit worker holds a task before it sends (reading its images, building the
+    body): short, so a worker killed then is recovered (and the task sent) within seconds.
+    Real seconds, like the heartbeat: a busy worker must never look dead."""
+    return timedelta(seconds=CLAIM_LEASE)
+
+
 def request_lease() -> timedelta:
     """How long a worker holds a task around one request to Vidu: longer than any request."""
     return timedelta(seconds=settings.VIDU_TIMEOUT + 5) + seconds(30)
 
 
-# The sweep re-enqueues a submit or archive whose queued message was lost after this long.
-ENQUEUE_GRACE = 60
-# A sweep's heartbeat: written this often, stale (its worker is gone) after STALE_AFTER.
-HEARTBEAT = 5
-STALE_AFTER = 30
+# The sweep re-enqueues a submit or archive whose queued message was lost after this long
+# (a re-delivered body is harmless: each starts with a claim), so a lost submission goes out
+# within about 11 s.
+ENQUEUE_GRACE = 10
+# A submit worker's hold on a task until it sends (see claim_lease).
+CLAIM_LEASE = 8
+# A sweep's heartbeat: written this often, stale (its worker is gone) after STALE_AFTER, when
+# a cluster's keeper starts another. Real seconds, not scaled by PIPELINE_FAST: one turn of a
+# busy sweep may take a second or two, and a live sweep must never look dead.
+HEARTBEAT = 1
+STALE_AFTER = 5
+# How often each cluster's keeper looks for a slot whose sweep is gone (real seconds).
+KEEPER_EVERY = 1
 # An archive copy renews its lease this often while it streams; stale after ARCHIVE_LEASE.
 ARCHIVE_LEASE = 60
 # With callbacks on, how long a create with an unknown outcome waits for Vidu's callback.
