@@ -1,0 +1,46 @@
+"""Accounts: which passwords are accepted, and which account pages exist while there is no email."""
+
+import pytest
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.urls import NoReverseMatch, reverse
+
+
+def test_an_all_digit_password_is_refused(db):
+    with pytest.raises(ValidationError) as caught:
+        validate_password("83927561")
+    assert "entirely numeric" in " ".join(caught.value.messages)
+
+
+@pytest.mark.parametrize("password, reason", [("short1", "too short"), ("password", "too common")])
+def test_the_other_validators_still_apply(db, password, reason):
+    with pytest.raises(ValidationError) as caught:
+        validate_password(password)
+    assert reason in " ".join(caught.value.messages)
+
+
+def test_a_good_password_passes(db):
+    validate_password("quiet-harbour-lantern-83")
+
+
+@pytest.mark.parametrize("name", ["password_reset", "password_reset_done", "password_reset_complete"])
+def test_password_reset_is_not_routed_without_email(name):
+    with pytest.raises(NoReverseMatch):
+        reverse(name)
+
+
+@pytest.mark.parametrize("path", ["/accounts/password_reset/", "/accounts/reset/done/", "/accounts/reset/MQ/set-password/"])
+def test_password_reset_urls_answer_404(client, db, path):
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"email": "alice@example.org"}).status_code == 404
+
+
+def test_sign_in_pages_offer_no_reset(client, db):
+    for path in ("/accounts/login/", "/admin/login/"):
+        html = client.get(path).content.decode()
+        assert "reset" not in html.lower() and "forgotten" not in html.lower()
+
+
+def test_sign_in_and_password_change_still_work(alice_client):
+    assert alice_client.get(reverse("password_change")).status_code == 200
+    assert reverse("login") == "/accounts/login/" and reverse("logout") == "/accounts/logout/"
