@@ -61,7 +61,7 @@ def vidu_callback(request, task_uuid, secret):
 def parse(task, body: bytes) -> TaskResult | None:
     try:
         return TaskResult.parse(json.loads(body))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting too deep for json, e.g. "[" * 100000
         log.warning("callback for task %s has a body we can't read; polling instead", task.uuid)
         return None
 
