@@ -44,3 +44,19 @@ def test_sign_in_pages_offer_no_reset(client, db):
 def test_sign_in_and_password_change_still_work(alice_client):
     assert alice_client.get(reverse("password_change")).status_code == 200
     assert reverse("login") == "/accounts/login/" and reverse("logout") == "/accounts/logout/"
+
+
+def test_the_readmes_admin_recipe_makes_a_user_who_can_open_the_admin(db, client, settings, monkeypatch):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    readme = (settings.BASE_DIR / "README.md").read_text()
+    assert "manage.py createsuperuser" in readme
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "quiet-harbour-lantern-83")
+    call_command("createsuperuser", interactive=False, username="boss", email="boss@example.org", verbosity=0)
+    assert client.login(username="boss", password="quiet-harbour-lantern-83")
+    assert client.get("/admin/").status_code == 200
+    # ...while the demo user is not staff, which is why the README says so
+    settings.DEBUG, settings.SANDBOX_MODE = True, True
+    call_command("ensure_demo", verbosity=0)
+    assert not get_user_model().objects.get(username="demo").is_staff
