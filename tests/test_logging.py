@@ -111,3 +111,18 @@ def test_the_pipelines_own_info_lines_stay():
     with console("vidu_web.studio.callbacks") as out:
         logging.getLogger("vidu_web.studio.callbacks").info("task 1: adopted Vidu task 2 from a callback")
     assert "adopted Vidu task 2" in out.getvalue()
+
+
+def test_each_task_state_change_is_one_console_line(db, team_a, alice, settings, tmp_path):
+    from tests.studio_helpers import make_task
+    from vidu_web.studio.models import State
+
+    settings.MEDIA_ROOT = tmp_path
+    task = make_task(team_a, alice, state=State.QUEUED, with_video=False)
+    with console("vidu_web.studio.events") as out:
+        task.set_state(State.PROCESSING, vidu_state="processing")
+        task.fail("CreationPolicyViolation", "The prompt broke the rules.", expected=State.PROCESSING)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2, lines
+    assert f"task #{task.pk} is processing" in lines[0] and f"task #{task.pk} is failed" in lines[1]
+    assert "CreationPolicyViolation" in lines[1]
