@@ -162,7 +162,21 @@ def test_the_console_has_no_line_per_progress_poll_and_no_callback_secret(app):
     output = app.output()
     assert "/tasks/progress/" not in output and "/static/" not in output
     assert "/hooks/vidu/" in output and secret not in output
-    assert "Enqueued" not in output
+
+
+def test_a_new_task_shows_its_state_changes_but_no_queue_chatter(app):
+    session = signed_in(app)
+    response = session.post(app.url + "/create/", timeout=10, data={
+        "mode": "text2video", "prompt": "a quiet console", "model": "viduq1",
+        "csrfmiddlewaretoken": session.cookies["csrftoken"]})
+    assert response.status_code == 200 and response.url.endswith("/create/")
+    deadline = time.monotonic() + 30
+    while not re.search(r"task #\d+ is (queued|processing)", app.output()):
+        assert time.monotonic() < deadline, app.output()
+        time.sleep(0.3)
+    output = app.output()
+    assert "task #" in output and " is submitting" in output
+    assert "Enqueued" not in output and "processing [" not in output and "Processed" not in output
 
 
 def stops_cleanly(run, output):
