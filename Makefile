@@ -8,7 +8,7 @@ SANDBOX_PORT ?= 8765
 # The test suite runs on PostgreSQL (real row locks for the concurrency tests).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vidu_web
 
-.PHONY: setup run test lint bench screenshots clean
+.PHONY: setup run test test-setup lint bench screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ setup: $(VENV)/.installed
 run: setup
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(PY) manage.py devrun
 
-test: $(VENV)/.installed
+# Installs (as root) or starts what the tests need, or stops saying what to run: see bin/test-setup.
+test-setup:
+	@TEST_DATABASE_URL='$(TEST_DATABASE_URL)' PYTHON='$(PYTHON)' bin/test-setup
+
+test: test-setup $(VENV)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
@@ -32,7 +36,7 @@ lint: $(VENV)/.installed
 bench: setup
 	$(PY) bench/run_all.py
 
-screenshots: $(VENV)/.installed
+screenshots: test-setup $(VENV)/.installed
 	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest tests/e2e/screenshots.py -q
 
 clean:

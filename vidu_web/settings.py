@@ -121,6 +121,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "vidu_web.teams.middleware.CurrentTeamMiddleware",
+    # With DEBUG on (`make run`), our own 404/500 pages instead of Django's technical ones.
+    "vidu_web.error_pages.AppErrorPages",
 ]
 
 ROOT_URLCONF = "vidu_web.urls"
@@ -164,6 +166,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "create"
@@ -298,11 +301,44 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+# Django's technical error page (DEBUG) and error reports: no database or Redis URL, API key,
+# callback secret or signed URL, from settings, the environment (request.META) or a traceback.
+DEFAULT_EXCEPTION_REPORTER = "vidu_web.redact.SafeReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "vidu_web.redact.SafeReporterFilter"
+
+# One console for everything. Every handler hides callback secrets, credentials in URLs and the
+# query strings of http(s) URLs (signed media links); `make run`'s console keeps what a person
+# reads: the start-up lines, requests other than the 2-second progress polls and static files,
+# the pipeline's own lines, and every warning and error.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {
+        "redact": {"()": "vidu_web.redact.RedactFilter"},
+        "quiet_requests": {"()": "vidu_web.redact.QuietRequests"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
+                          "filters": ["quiet_requests", "redact"]},
+    },
     "root": {"handlers": ["console"], "level": "INFO"},
-    "loggers": {"urllib3": {"level": "WARNING"}, "django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "django.db.backends": {"level": "INFO"},
+        # Django's own "django" handlers (console with DEBUG, mail_admins) go: records reach the
+        # root's console once, redacted, instead of twice.
+        "django": {"level": "INFO"},
+        # runserver's access log (Django gives it its own handler; this one filters).
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+        # django-q2 logs each enqueue and each task body at INFO; its warnings and errors stay.
+        "django-q": {"level": "WARNING"},
+        # gunicorn's access and error logs (production), through the same redacting console.
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -22,7 +22,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 # is private: take that handler out so every file goes through the app's access-checked view.
 testcases._MediaFilesHandler = lambda application: application
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # bin/test-setup reads the same variable
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--autoplay-policy=no-user-gesture-required"]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
@@ -44,7 +44,7 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def playwright_browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install chromium (.ci/run does)")
+        pytest.fail(f"Chromium is not installed at {CHROMIUM}: apt-get install chromium (make test does, as root)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -12,3 +12,5 @@ class StudioConfig(AppConfig):
         from .search import register
 
         connection_created.connect(register, dispatch_uid="studio-search-unaccent")
+
+        from . import events_log  # noqa: F401 (connects the receiver)

@@ -7,13 +7,17 @@ fixed number of queries however many items it shows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from . import search
 from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
+
+# The largest primary key (a 64-bit integer): a bigger number in a URL names nothing, and
+# SQLite can't even bind it.
+MAX_ID = 2**63 - 1
 
 
 def visible_tasks(user):
@@ -110,9 +114,12 @@ def after(queryset, cursor: str):
     stamp, _, pk = cursor.rpartition("_")
     try:
         when, pk = datetime.fromisoformat(stamp), int(pk)
-    except ValueError:
+        # In UTC, as the database compares it: 0001-01-01+14:00 and 9999-12-31-14:00 fall
+        # outside datetime's range there (an OverflowError on SQLite).
+        when = when.astimezone(UTC) if when.tzinfo is not None else None
+    except (ValueError, OverflowError):
         return queryset
-    if when.tzinfo is None:
+    if when is None or not 0 < pk <= MAX_ID:
         return queryset
     return queryset.filter(Q(finished_at__lt=when) | Q(finished_at=when, id__lt=pk))
 

@@ -20,6 +20,8 @@ from .access import SESSION_KEY, membership_in
 from .forms import AddMemberForm, BudgetForm, RemoveForm, RoleForm
 from .models import Membership, Team
 
+MAX_ID = 2**63 - 1  # the largest primary key (64-bit)
+
 
 @require_POST
 def switch_team(request):
@@ -27,6 +29,8 @@ def switch_team(request):
         team_id = int(request.POST.get("team", ""))
     except ValueError:
         team_id = 0
+    if not 0 < team_id <= MAX_ID:
+        team_id = 0  # names no team (404); SQLite can't even bind a 30-digit number
     membership = membership_in(request.user, team_id)
     request.session[SESSION_KEY] = membership.team_id
     target = request.POST.get("next", "")

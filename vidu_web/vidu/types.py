@@ -14,24 +14,52 @@ FINAL_STATES = ("success", "failed")
 KNOWN_STATES = ("created", "queueing", "scheduling", "processing", "success", "failed")
 
 
+# Answers come from the network: every field is checked for its type and bounded, so that any
+# JSON at all parses to something safe to store (or raises ValueError), never OverflowError.
+MAX_INT = 2**31 - 1  # credits, sizes: what an ordinary integer column holds
+MAX_TEXT = 2000  # ids, codes, URLs: longer is not an answer we can use
+
+
 def _str(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A string field: strings and numbers as text (ids are sent both ways), anything else empty."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ""
+    return str(value)[:MAX_TEXT]
 
 
-def _int(value: Any, default: int = 0) -> int:
+def _whole(value: Any) -> int | None:
+    """A whole number sent as a number or as digits, or None: 1e400, "abc" and True are not numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
+        return int(value) if not isinstance(value, str) else int(value.strip()[:20])
+    except (OverflowError, ValueError):  # inf, nan, not digits
+        return None
+
+
+def _int(value: Any, default: int | None = 0) -> int | None:
+    """A count from 0 to MAX_INT, or ``default`` for anything else (negative, huge, not a number)."""
+    number = _whole(value)
+    return number if number is not None and 0 <= number <= MAX_INT else default
 
 
 def _float(value: Any) -> float:
     """A finite number, or 0 (unknown) for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0.0
     try:
         number = float(value or 0)
-    except (TypeError, ValueError):
+    except (OverflowError, TypeError, ValueError):  # float(10**400) overflows
         return 0.0
-    return number if math.isfinite(number) else 0.0
+    return number if math.isfinite(number) and number >= 0 else 0.0
+
+
+def _url(value: Any) -> str:
+    """An http(s) URL that fits our columns, or "" (nothing to fetch)."""
+    url = value if isinstance(value, str) else ""
+    return url if url.startswith(("https://", "http://")) and len(url) <= MAX_TEXT else ""
 
 
 @dataclass(frozen=True)
@@ -48,7 +76,7 @@ class VideoInfo:
         res = data.get("resolution")
         width = height = None
         if isinstance(res, dict):
-            width, height = _int(res.get("width")) or None, _int(res.get("height")) or None
+            width, height = _int(res.get("width"), None) or None, _int(res.get("height"), None) or None
         return cls(duration=_float(data.get("duration")), fps=_float(data.get("fps")), width=width, height=height)
 
 
@@ -66,10 +94,10 @@ class Creation:
         moderation = data.get("moderation_url") or []
         return cls(
             id=_str(data.get("id")),
-            url=_str(data.get("url")),
-            cover_url=_str(data.get("cover_url")),
-            watermarked_url=_str(data.get("watermarked_url")),
-            moderation_urls=tuple(str(u) for u in moderation) if isinstance(moderation, list) else (),
+            url=_url(data.get("url")),
+            cover_url=_url(data.get("cover_url")),
+            watermarked_url=_url(data.get("watermarked_url")),
+            moderation_urls=tuple(filter(None, map(_url, moderation))) if isinstance(moderation, list) else (),
             video=VideoInfo.parse(data.get("video")),
         )
 
@@ -98,17 +126,18 @@ class TaskResult:
         if not isinstance(data, dict):
             raise ValueError("a task must be a JSON object")
         state = data.get("state") or data.get("status")  # callbacks spell it both ways
-        if not data.get("id") and not data.get("task_id") or not isinstance(state, str):
+        task_id = _str(data.get("id") or data.get("task_id"))
+        if not task_id or not isinstance(state, str) or not state:
             raise ValueError("a task needs an id and a state")
-        progress = data.get("progress")
+        progress = _whole(data.get("progress"))
         creations = data.get("creations") if isinstance(data.get("creations"), list) else []
         return cls(
-            id=_str(data.get("id") or data.get("task_id")),
-            state=state,
+            id=task_id,
+            state=state[:MAX_TEXT],
             err_code=_str(data.get("err_code")),
-            credits=_int(data["credits"]) if data.get("credits") is not None else None,
+            credits=_int(data.get("credits"), None),
             payload=_str(data.get("payload")),
-            progress=max(0, min(100, _int(progress))) if progress is not None else None,
+            progress=max(0, min(100, progress)) if progress is not None else None,
             bgm=data.get("bgm") if isinstance(data.get("bgm"), bool) else None,
             audio=data.get("audio") if isinstance(data.get("audio"), bool) else None,
             off_peak=data.get("off_peak") if isinstance(data.get("off_peak"), bool) else None,
@@ -129,13 +158,13 @@ class CreateResult:
 
     @classmethod
     def parse(cls, data: Any) -> CreateResult:
-        if not isinstance(data, dict) or not data.get("task_id") or not isinstance(data.get("state"), str):
+        if not isinstance(data, dict) or not _str(data.get("task_id")) or not isinstance(data.get("state"), str):
             raise ValueError("a create response needs a task_id and a state")
         return cls(
             task_id=_str(data["task_id"]),
-            state=data["state"],
-            seed=_int(data["seed"]) if data.get("seed") is not None else None,
-            credits=_int(data["credits"]) if data.get("credits") is not None else None,
+            state=data["state"][:MAX_TEXT],
+            seed=_int(data.get("seed"), None),
+            credits=_int(data.get("credits"), None),
             created_at=_str(data.get("created_at")),
             raw=data,
         )
