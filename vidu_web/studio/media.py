@@ -2,16 +2,25 @@
 
 Media is never public: a file is found through the row that holds it, and its task must pass
 `_get_task_for_user`. Single byte ranges are honoured so <video> can seek and start playing.
+
+Where the bytes come from, so that no download holds a web thread for its whole length:
+- S3 (S3_BUCKET): a short-lived presigned redirect; the client fetches (and seeks) from the bucket.
+- the filesystem behind nginx (MEDIA_ACCEL_PREFIX): an ``X-Accel-Redirect`` to nginx's internal
+  location, which sends the file with ranges itself.
+- otherwise (``make run``, gunicorn without nginx): streamed from here. Under gthread a download
+  holds one thread, not a worker process; deploy/gunicorn.conf.py sizes the threads for that.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.views.decorators.http import require_http_methods
 
 from .models import Creation, TaskImage
@@ -39,6 +48,10 @@ def _owner_uuid(name):
 @require_http_methods(["GET", "HEAD"])
 def media(request, name):
     _get_task_for_user(request, _owner_uuid(name))
+    if getattr(default_storage, "bucket_name", None):
+        return _presigned_redirect(name, "download" in request.GET)
+    if settings.MEDIA_ACCEL_PREFIX:
+        return _accel_redirect(name, "download" in request.GET)
     try:
         size = default_storage.size(name)
         fh = default_storage.open(name, "rb")
@@ -62,6 +75,29 @@ def media(request, name):
         if "download" in request.GET:
             response["Content-Disposition"] = f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
     response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _attachment(name):
+    return f'attachment; filename="{name.rsplit("/", 1)[-1]}"'
+
+
+def _presigned_redirect(name, download):
+    """Send the client to the bucket with a link that works for S3_URL_SECONDS (never logged)."""
+    parameters = {"ResponseContentDisposition": _attachment(name)} if download else None
+    response = HttpResponseRedirect(default_storage.url(name, parameters=parameters))
+    # Not cached: a cached redirect would outlive its link's signature.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _accel_redirect(name, download):
+    """Let nginx send the file from its internal location (deploy/nginx.conf): ranges and all."""
+    response = HttpResponse(content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+    response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(name, safe="/")
+    if download:
+        response["Content-Disposition"] = _attachment(name)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
