@@ -230,10 +230,10 @@ def s3_storage(bucket, endpoint_url="", region="", access_key="", secret_key="",
             "querystring_auth": True,
             "querystring_expire": url_seconds,
             "file_overwrite": False,
-            "signature_version": "s3v4",
-            # Path-style works with every S3-compatible server (MinIO, Ceph, moto); AWS takes it too.
-            "addressing_style": "path" if endpoint_url else None,
-            "client_config": Config(connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}),
+            # With client_config, django-storages takes signing and addressing from it alone.
+            # SigV4 links (X-Amz-Expires); path-style for S3-compatible servers (MinIO, Ceph, moto).
+            "client_config": Config(signature_version="s3v4", s3={"addressing_style": "path"} if endpoint_url else None,
+                                    connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}),
         },
     }
 

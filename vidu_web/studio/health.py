@@ -84,8 +84,8 @@ def _s3_client():
     key = repr(sorted((k, str(v)) for k, v in options.items()))
     cached = getattr(_clients, "s3", None)
     if cached is None or cached[0] != key:
-        options["client_config"] = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT,
-                                          retries={"max_attempts": 1, "mode": "standard"})
+        short = Config(connect_timeout=PROBE_TIMEOUT, read_timeout=PROBE_TIMEOUT, retries={"max_attempts": 1, "mode": "standard"})
+        options["client_config"] = options["client_config"].merge(short) if options.get("client_config") else short
         cached = _clients.s3 = (key, S3Storage(**options).connection.meta.client)
     return cached[1]
 
