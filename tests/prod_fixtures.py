@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -107,3 +108,38 @@ def production_env(**extra) -> dict:
                PYTHONUNBUFFERED="1")
     env.update(extra)
     return {k: v for k, v in env.items() if v is not None}
+
+
+class Served:
+    def __init__(self, process, port, static_root):
+        self.process, self.port, self.static_root = process, port, static_root
+        self.url = f"http://127.0.0.1:{port}"
+
+
+def serve(tmp_path, **env):
+    """`make serve` on a free port against the test database (tests using it need transactional_db)."""
+    port = free_port()
+    static_root = tmp_path / f"static-{port}"
+    from cluster import database_url
+
+    process = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, start_new_session=True,
+                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"serve-{port}.log", "w"),
+                               env=production_env(PORT=str(port), STATIC_ROOT=str(static_root), DATABASE_URL=database_url(),
+                                                  WEB_CONCURRENCY="1", WEB_THREADS="4", **env))
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
+    except AssertionError:
+        stop(process)
+        raise AssertionError((tmp_path / f"serve-{port}.log").read_text()[-3000:]) from None
+    return Served(process, port, static_root)
+
+
+def stop(process):
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

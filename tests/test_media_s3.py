@@ -5,13 +5,18 @@ access check with a short-lived presigned redirect, which the client follows to 
 """
 
 import logging
+import os
+import re
+import shutil
+import subprocess
 
 import pytest
 import requests
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.utils import timezone
 from pipeline_helpers import pipeline, reload, state_of, sweep_until, text_task  # noqa: F401
-from prod_fixtures import free_port, s3_media, s3_server  # noqa: F401
+from prod_fixtures import ROOT, free_port, s3_media, s3_server, serve, stop, wait_http  # noqa: F401
 from studio_helpers import VIDEO_BYTES, make_task
 
 from vidu_web.studio import archive
@@ -133,3 +138,47 @@ def test_the_bucket_settings_give_short_lived_private_links():
     # Bounded, so an unreachable bucket fails a copy in seconds; SigV4 for X-Amz-Expires links.
     config = options["client_config"]
     assert config.connect_timeout <= 5 and config.retries["max_attempts"] <= 3 and config.signature_version == "s3v4"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed (apt-get install nginx-light): the hand-over is checked without it above")
+@pytest.mark.django_db(transaction=True)
+def test_nginx_sends_the_file_after_the_access_check(settings, tmp_path, team_a, alice, charlie):
+    """deploy/nginx.conf's internal media location in front of `make serve` (Django's live server
+    would answer /media/ itself, without our view)."""
+    settings.MEDIA_ROOT = media = tmp_path / "media"
+    name = make_task(team_a, alice).creations.get().video.name
+    block = re.search(r"location /_media/ \{.*?\}", (ROOT / "deploy" / "nginx.conf").read_text(), re.S)[0]
+    block = block.replace("/srv/vidu_web/media/", f"{media}/")
+    # The same key as this process: a session records a hash signed with it.
+    server = serve(tmp_path, MEDIA_ROOT=str(media), MEDIA_ACCEL_PREFIX="/_media/", DJANGO_BEHIND_PROXY="1",
+                   DJANGO_SECRET_KEY=settings.SECRET_KEY)
+    port = free_port()
+    (tmp_path / "nginx.conf").write_text(
+        # As root, nginx's workers would run as nobody, who can't read pytest's private tmp_path.
+        f"{'user root; ' if os.geteuid() == 0 else ''}pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; daemon off; events {{}}\n"
+        f"http {{ access_log off; client_body_temp_path {tmp_path}; proxy_temp_path {tmp_path}; fastcgi_temp_path {tmp_path};"
+        f" uwsgi_temp_path {tmp_path}; scgi_temp_path {tmp_path}; types {{ video/mp4 mp4; }}\n"
+        f" server {{ listen 127.0.0.1:{port}; {block}\n"
+        f"  location / {{ proxy_pass {server.url}; proxy_set_header Host $host; proxy_set_header X-Forwarded-Proto https; }} }} }}\n")
+    nginx = subprocess.Popen(["nginx", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(url + "/healthz", process=nginx)
+        signed_in = {}
+        for user in (alice, charlie):
+            client = Client()
+            client.force_login(user)
+            signed_in[user.username] = {"Cookie": f"sessionid={client.cookies['sessionid'].value}", "Host": "localhost"}
+        whole = requests.get(f"{url}/media/{name}?download=1", headers=signed_in["alice"], timeout=10)
+        assert whole.status_code == 200 and whole.content == VIDEO_BYTES and "X-Accel-Redirect" not in whole.headers
+        assert whole.headers["Content-Disposition"].startswith("attachment;")
+        part = requests.get(f"{url}/media/{name}", headers={**signed_in["alice"], "Range": "bytes=100-199"}, timeout=10)
+        assert part.status_code == 206 and part.content == VIDEO_BYTES[100:200]
+        assert requests.get(f"{url}/media/{name}", headers=signed_in["charlie"], timeout=10).status_code == 404
+        assert requests.get(f"{url}/_media/{name}", headers=signed_in["alice"], timeout=10).status_code == 404  # internal
+    finally:
+        nginx.terminate()
+        nginx.wait(timeout=10)
+        stop(server.process)

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 import requests
-from prod_fixtures import ROOT, free_port, production_env, wait_http
+from prod_fixtures import ROOT, free_port, production_env, serve, stop
 
 PROBE = "import django; django.setup(); from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
 
@@ -83,43 +83,6 @@ def test_a_port_that_is_not_a_port_stops_make_serve(tmp_path):
     env = production_env(PORT="http", STATIC_ROOT=str(tmp_path / "static"))
     result = subprocess.run(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "PORT must be" in result.stderr
-
-
-class Served:
-    def __init__(self, process, port, static_root):
-        self.process, self.port, self.static_root = process, port, static_root
-        self.url = f"http://127.0.0.1:{port}"
-
-
-def serve(tmp_path, **env):
-    port = free_port()
-    static_root = tmp_path / f"static-{port}"
-    from cluster import database_url
-
-    process = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, start_new_session=True,
-                               stdout=subprocess.DEVNULL, stderr=open(tmp_path / f"serve-{port}.log", "w"),
-                               env=production_env(PORT=str(port), STATIC_ROOT=str(static_root), DATABASE_URL=database_url(),
-                                                  WEB_CONCURRENCY="1", WEB_THREADS="4", **env))
-    try:
-        wait_http(f"http://127.0.0.1:{port}/healthz", timeout=60, process=process)
-    except AssertionError:
-        stop(process)
-        raise AssertionError((tmp_path / f"serve-{port}.log").read_text()[-3000:]) from None
-    return Served(process, port, static_root)
-
-
-def stop(process):
-    import os
-    import signal
-
-    try:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 @pytest.mark.slow
