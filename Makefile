@@ -8,7 +8,7 @@ SANDBOX_PORT ?= 8765
 # The test suite runs on PostgreSQL (real row locks for the concurrency tests).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/vidu_web
 
-.PHONY: setup run test test-setup lint bench screenshots clean
+.PHONY: setup run serve worker test test-setup lint bench screenshots clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,12 +16,22 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $@
 
+# Development set-up: DEBUG on unless said otherwise (production runs these by hand, README "Deploy").
 setup: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py createcachetable
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py migrate --noinput
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py createcachetable
 
 run: setup
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} PORT=$(PORT) SANDBOX_PORT=$(SANDBOX_PORT) $(PY) manage.py devrun
+
+# Production: DEBUG off, so both need DJANGO_SECRET_KEY (and stop naming it without one).
+# serve collects static files first: with DEBUG off every page is rendered from their manifest.
+serve: $(VENV)/.installed
+	DJANGO_DEBUG=false $(PY) manage.py collectstatic --noinput --verbosity 0
+	DJANGO_DEBUG=false exec $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py vidu_web.wsgi
+
+worker: $(VENV)/.installed
+	DJANGO_DEBUG=false exec $(PY) manage.py qcluster
 
 # Installs (as root) or starts what the tests need, or stops saying what to run: see bin/test-setup.
 test-setup:

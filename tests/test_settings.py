@@ -21,7 +21,7 @@ PROBE = (
 
 def start(**env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
-    clean.update(env, DJANGO_SETTINGS_MODULE="vidu_web.settings")
+    clean.update({"DJANGO_SECRET_KEY": "a-test-key-" + "x" * 40, **env}, DJANGO_SETTINGS_MODULE="vidu_web.settings")
     return subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60)
 
 

@@ -79,9 +79,16 @@ def database_from_url(url):
 
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = envstr("DJANGO_SECRET_KEY")
+if not SECRET_KEY and not (DEBUG or TESTING):
+    # In production every host must sign with the same key: a key file made per host would
+    # sign a session out as soon as a request lands on another host.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off (the same long random value on every host), "
+        "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(50))'")
 if not SECRET_KEY:
     # Like linkding: without DJANGO_SECRET_KEY a random key is made once and kept beside the
     # project (git ignores it), so sessions survive restarts and every process shares it.
+    # Development and tests only (see above).
     _key_file = BASE_DIR / ".secret_key"
     if not _key_file.exists():
         import secrets
@@ -177,9 +184,16 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# --- production: web server port, static files, media storage ---------------------------------
+# `make serve` (deploy/gunicorn.conf.py) binds to PORT; checked here too so that every process
+# started with a bad one says so by name.
+PORT = envint("PORT", 8000, 1, 65535)
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(envstr("STATIC_ROOT") or BASE_DIR / "staticfiles")
+if not STATIC_ROOT.is_absolute():
+    raise ImproperlyConfigured(f"STATIC_ROOT must be an absolute path, not {str(STATIC_ROOT)!r}")
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# With DEBUG off, static URLs come from the manifest `collectstatic` writes (`make serve` runs it).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -193,6 +207,65 @@ if not MEDIA_ROOT.is_absolute():
     raise ImproperlyConfigured(f"MEDIA_ROOT must be an absolute path, not {str(MEDIA_ROOT)!r}")
 # Media is served by our own view after an access check, never by a public URL.
 MEDIA_URL = "/media/"
+# On the filesystem, the media view hands the file to nginx through this internal location
+# (X-Accel-Redirect) instead of streaming it from a web thread; see deploy/nginx.conf.
+MEDIA_ACCEL_PREFIX = envstr("MEDIA_ACCEL_PREFIX")
+if MEDIA_ACCEL_PREFIX and not (MEDIA_ACCEL_PREFIX.startswith("/") and MEDIA_ACCEL_PREFIX.endswith("/")):
+    raise ImproperlyConfigured(f"MEDIA_ACCEL_PREFIX must start and end with '/', e.g. /_media/, not {MEDIA_ACCEL_PREFIX!r}")
+
+
+def s3_storage(bucket, endpoint_url="", region="", access_key="", secret_key="", url_seconds=900):
+    """The STORAGES entry for an S3-compatible bucket (django-storages), private, presigned URLs.
+
+    Timeouts and retries are bounded so that an unreachable bucket fails a copy (retried later
+    by the pipeline) within seconds rather than hanging an archive worker.
+    """
+    from botocore.config import Config
+
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            "endpoint_url": endpoint_url or None,
+            "region_name": region or None,
+            "access_key": access_key or None,
+            "secret_key": secret_key or None,
+            "default_acl": None,  # the bucket's own (private) policy; objects are never public
+            "querystring_auth": True,
+            "querystring_expire": url_seconds,
+            "file_overwrite": False,
+            # With client_config, django-storages takes signing and addressing from it alone.
+            # SigV4 links (X-Amz-Expires); path-style for S3-compatible servers (MinIO, Ceph, moto).
+            "client_config": Config(signature_version="s3v4", s3={"addressing_style": "path"} if endpoint_url else None,
+                                    connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}),
+        },
+    }
+
+
+S3_BUCKET = envstr("S3_BUCKET")
+if S3_BUCKET:
+    import re as _re
+
+    if not _re.fullmatch(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]", S3_BUCKET):
+        raise ImproperlyConfigured(f"S3_BUCKET must be a bucket name (3-63 of a-z, 0-9, '.', '-'), not {S3_BUCKET!r}")
+    S3_REGION = envstr("S3_REGION")
+    if S3_REGION and not _re.fullmatch(r"[a-z0-9-]{2,40}", S3_REGION):
+        raise ImproperlyConfigured(f"S3_REGION must be a region name like eu-west-1, not {S3_REGION!r}")
+    _key_id, _key_secret = envstr("AWS_ACCESS_KEY_ID"), envstr("AWS_SECRET_ACCESS_KEY")
+    # Both or neither (neither: boto3 finds credentials itself, e.g. an instance role).
+    if bool(_key_id) != bool(_key_secret):
+        raise ImproperlyConfigured(
+            f"{'AWS_SECRET_ACCESS_KEY' if _key_id else 'AWS_ACCESS_KEY_ID'} must be set along with "
+            f"{'AWS_ACCESS_KEY_ID' if _key_id else 'AWS_SECRET_ACCESS_KEY'}")
+    STORAGES["default"] = s3_storage(
+        S3_BUCKET, envurl("S3_ENDPOINT_URL", ("http", "https")), S3_REGION, _key_id, _key_secret,
+        # How long a presigned media link works: long enough to watch and seek a video, short
+        # enough that a copied link soon stops working.
+        envint("S3_URL_SECONDS", 900, 60, 43200))
+else:
+    for _name in ("S3_ENDPOINT_URL", "S3_REGION", "S3_URL_SECONDS"):
+        if envstr(_name):
+            raise ImproperlyConfigured(f"{_name} is set but S3_BUCKET is not: set S3_BUCKET to store media on S3")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # per input image
@@ -288,15 +361,24 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 
 # --- security in production -----------------------------------------------------------------
-if not DEBUG and not TESTING:
+# Only a proxy we run may say the request came over HTTPS: without DJANGO_BEHIND_PROXY a
+# client's own X-Forwarded-Proto is ignored (and X-Forwarded-Host/-For always are).
+BEHIND_PROXY = envbool("DJANGO_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# A load balancer's probe speaks plain HTTP to the host: /healthz is never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if not DEBUG and not TESTING:
     SECURE_SSL_REDIRECT = envbool("DJANGO_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = envint("DJANGO_HSTS_SECONDS", 31536000, 0)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
-CSRF_TRUSTED_ORIGINS = [o for o in envstr("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o]
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in envstr("DJANGO_CSRF_TRUSTED_ORIGINS").split(",") if o.strip()]
+for _origin in CSRF_TRUSTED_ORIGINS:
+    if not _origin.startswith(("https://", "http://")) or not urlsplit(_origin).netloc:
+        raise ImproperlyConfigured(f"DJANGO_CSRF_TRUSTED_ORIGINS must list origins like https://studio.example.com, not {_origin!r}")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

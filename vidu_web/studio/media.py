@@ -2,16 +2,25 @@
 
 Media is never public: a file is found through the row that holds it, and its task must pass
 `_get_task_for_user`. Single byte ranges are honoured so <video> can seek and start playing.
+
+Where the bytes come from, so that no download holds a web thread for its whole length:
+- S3 (S3_BUCKET): a short-lived presigned redirect; the client fetches (and seeks) from the bucket.
+- the filesystem behind nginx (MEDIA_ACCEL_PREFIX): an ``X-Accel-Redirect`` to nginx's internal
+  location, which sends the file with ranges itself.
+- otherwise (``make run``, gunicorn without nginx): streamed from here. Under gthread a download
+  holds one thread, not a worker process; deploy/gunicorn.conf.py sizes the threads for that.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import re
+from urllib.parse import quote
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods
 
@@ -45,6 +54,13 @@ def _owner(name):
 def media(request, name):
     owner, kind = _owner(name)
     task = _get_task_for_user(request, owner)
+    attachment = None
+    if "download" in request.GET:
+        attachment = content_disposition_header(True, download_name(task, name, kind))
+    if getattr(default_storage, "bucket_name", None):
+        return _presigned_redirect(name, attachment)
+    if settings.MEDIA_ACCEL_PREFIX:
+        return _accel_redirect(name, attachment)
     try:
         size = default_storage.size(name)
         fh = default_storage.open(name, "rb")
@@ -57,9 +73,6 @@ def media(request, name):
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
-    attachment = None
-    if "download" in request.GET:
-        attachment = content_disposition_header(True, download_name(task, name, kind))
     if byte_range is None:
         response = FileResponse(fh, content_type=content_type)
     else:
@@ -71,6 +84,25 @@ def media(request, name):
     if attachment:
         response["Content-Disposition"] = attachment
     response["Accept-Ranges"] = "bytes"
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _presigned_redirect(name, attachment):
+    """Send the client to the bucket with a link that works for S3_URL_SECONDS (never logged)."""
+    parameters = {"ResponseContentDisposition": attachment} if attachment else None
+    response = HttpResponseRedirect(default_storage.url(name, parameters=parameters))
+    # Not cached: a cached redirect would outlive its link's signature.
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _accel_redirect(name, attachment):
+    """Let nginx send the file from its internal location (deploy/nginx.conf): ranges and all."""
+    response = HttpResponse(content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
+    response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(name, safe="/")
+    if attachment:
+        response["Content-Disposition"] = attachment
     response["Cache-Control"] = "private, max-age=3600"
     return response
 

@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import callbacks, media, views
+from . import callbacks, health, media, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="create"), name="home"),
@@ -18,6 +18,8 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
     path("videos/<uuid:task_uuid>/delete/", views.video_delete, name="video-delete"),
     path("media/<path:name>", media.media, name="media"),
+    # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
+    path("healthz", health.healthz, name="healthz"),
     # Vidu calls this without a session; the secret in the path authenticates it.
     path("hooks/vidu/<uuid:task_uuid>/<str:secret>/", login_not_required(callbacks.vidu_callback), name="vidu-callback"),
 ]
