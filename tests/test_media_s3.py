@@ -7,7 +7,6 @@ access check with a short-lived presigned redirect, which the client follows to 
 import logging
 import os
 import re
-import shutil
 import subprocess
 
 import pytest
@@ -141,7 +140,6 @@ def test_the_bucket_settings_give_short_lived_private_links():
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not shutil.which("nginx"), reason="nginx is not installed (apt-get install nginx-light): the hand-over is checked without it above")
 @pytest.mark.django_db(transaction=True)
 def test_nginx_sends_the_file_after_the_access_check(settings, tmp_path, team_a, alice, charlie):
     """deploy/nginx.conf's internal media location in front of `make serve` (Django's live server
