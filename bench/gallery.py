@@ -130,7 +130,7 @@ def fill(count):
             for n in range(count)
         )
         Creation.objects.bulk_create(
-            Creation(task=task, vidu_id=f"c{n}", video=f"videos/bench/{task.uuid}.mp4", cover=f"covers/bench/{task.uuid}.jpg",
+            Creation(task=task, upstream_id=f"c{n}", video=f"videos/bench/{task.uuid}.mp4", cover=f"covers/bench/{task.uuid}.jpg",
                      archived_at=now)
             for n, task in enumerate(tasks)
         )

@@ -141,7 +141,7 @@ def sweep_figures(sandbox, n, rounds):
     now = timezone.now()
     GenerationTask.objects.bulk_create([
         GenerationTask(team=team, creator=user, prompt=prompt, mode="text2video", model="viduq2", duration=5,
-                       resolution="720p", provider=target.name, endpoint=target.endpoint, state=State.QUEUED, vidu_task_id=vid,
+                       resolution="720p", provider=target.name, endpoint=target.endpoint, state=State.QUEUED, upstream_id=vid,
                        submitted_at=now, next_attempt_at=now) for vid in ids])
     times = []
     for _ in range(rounds):
@@ -207,16 +207,16 @@ def run_batch(team, user, n, label):
     tasks = [services.create_task(team, user, "text2video", {"model": "viduq2", "prompt": f"{label} {i}"}, [])
              for i in range(n)]
     pks = [t.pk for t in tasks]
-    vidu_ids = dict(GenerationTask.objects.filter(pk__in=pks).values_list("vidu_task_id", "pk"))
+    vidu_ids = dict(GenerationTask.objects.filter(pk__in=pks).values_list("upstream_id", "pk"))
     # When the provider finished each task, seen by a separate client every 0.1 s (not counted).
     succeeded_at, stop = {}, threading.Event()
 
     def watch():
         adapter = for_task(tasks[0])  # this thread's own adapter (its own session)
         while not stop.is_set() and len(succeeded_at) < len(vidu_ids):
-            for vidu_id in set(vidu_ids) - set(succeeded_at):
-                if adapter.query(vidu_id).is_final:
-                    succeeded_at[vidu_id] = time.time()
+            for upstream_id in set(vidu_ids) - set(succeeded_at):
+                if adapter.query(upstream_id).is_final:
+                    succeeded_at[upstream_id] = time.time()
             stop.wait(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
@@ -235,8 +235,8 @@ def run_batch(team, user, n, label):
     watcher.join()
     batch = GenerationTask.objects.filter(pk__in=pks)
     done = batch.filter(state=State.SUCCEEDED)
-    delays = [finished.timestamp() - succeeded_at[vidu_id] for vidu_id, finished in
-              done.values_list("vidu_task_id", "finished_at") if vidu_id in succeeded_at]
+    delays = [finished.timestamp() - succeeded_at[upstream_id] for upstream_id, finished in
+              done.values_list("upstream_id", "finished_at") if upstream_id in succeeded_at]
     return batch.aggregate(n=Sum("api_calls"))["n"], done.count(), delays
 
 

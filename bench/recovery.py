@@ -87,17 +87,17 @@ def main():
 
 
 def make_tasks(n, label, enqueue=True):
-    from vidu_web.studio import services
+    from vidu_web.studio import jobs, services
 
     team, user = team_and_user()
-    original = services.enqueue_submission
+    original = jobs.submit
     if not enqueue:
-        services.enqueue_submission = lambda task_id: None  # its message is lost
+        jobs.submit = lambda task_id: None  # its message is lost
     try:
         return [services.create_task(team, user, "text2video", {"model": "viduq2", "prompt": f"{label} {i}"}, [])
                 for i in range(n)]
     finally:
-        services.enqueue_submission = original
+        jobs.submit = original
 
 
 def last_poll(tasks):
@@ -121,7 +121,7 @@ def sent(base, task):
 def all_sent(tasks):
     from vidu_web.studio.models import GenerationTask
 
-    return not GenerationTask.objects.filter(pk__in=[t.pk for t in tasks], vidu_task_id="").exists()
+    return not GenerationTask.objects.filter(pk__in=[t.pk for t in tasks], upstream_id="").exists()
 
 
 def show(label, values, goal):

@@ -49,7 +49,7 @@ def make_task(team, creator, state=State.SUCCEEDED, prompt="a fox in the snow", 
         **fields,
     )
     if state == State.SUCCEEDED and with_video:
-        creation = Creation(task=task, vidu_id=f"c-{task.pk}", duration=duration, width=1920, height=1080)
+        creation = Creation(task=task, upstream_id=f"c-{task.pk}", duration=duration, width=1920, height=1080)
         creation.video.save(f"{task.uuid}.mp4", ContentFile(VIDEO_BYTES), save=False)
         creation.cover.save(f"{task.uuid}.jpg", ContentFile(png(fmt="JPEG")), save=False)
         creation.archived_at = now

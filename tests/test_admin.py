@@ -38,11 +38,11 @@ def test_the_task_list_finds_a_task_by_prompt_and_filters_by_state(admin_client,
 
 
 def test_vidus_fields_are_read_only(admin_client, unsent):
-    GenerationTask.objects.filter(pk=unsent.pk).update(vidu_task_id="123456", credits=40)
+    GenerationTask.objects.filter(pk=unsent.pk).update(upstream_id="123456", credits=40)
     url = reverse("admin:studio_generationtask_change", args=[unsent.pk])
     page = admin_client.get(url).content.decode()
     assert "123456" in page
-    assert 'name="vidu_task_id"' not in page and 'name="credits"' not in page and 'name="state"' not in page
+    assert 'name="upstream_id"' not in page and 'name="credits"' not in page and 'name="state"' not in page
     assert 'name="is_private"' in page  # ours to change
 
 
@@ -52,7 +52,7 @@ def act(admin_client, action, *tasks):
 
 
 def test_the_poll_now_action_makes_a_running_task_due(admin_client, unsent):
-    GenerationTask.objects.filter(pk=unsent.pk).update(state=State.PROCESSING, vidu_task_id="1",
+    GenerationTask.objects.filter(pk=unsent.pk).update(state=State.PROCESSING, upstream_id="1",
                                                        next_attempt_at=timezone.now() + timezone.timedelta(hours=1))
     response = act(admin_client, "poll_now", unsent)
     assert "checked with Vidu right away" in response.content.decode()

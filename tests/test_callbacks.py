@@ -31,13 +31,13 @@ def running(team_a, alice, monkeypatch):
         m.setattr("vidu_web.studio.jobs.submit", lambda task_id: None)
         task = text_task(team_a, alice)
     GenerationTask.objects.filter(pk=task.pk).update(
-        state=State.QUEUED, vidu_task_id="111", vidu_state="queueing",
+        state=State.QUEUED, upstream_id="111", upstream_state="queueing",
         next_attempt_at=timezone.now() + timezone.timedelta(minutes=1))
     return reload(task)
 
 
-def body(task, state="processing", vidu_id="111", **extra):
-    return json.dumps({"id": vidu_id, "state": state, "payload": str(task.uuid), "progress": 40, "creations": [],
+def body(task, state="processing", upstream_id="111", **extra):
+    return json.dumps({"id": upstream_id, "state": state, "payload": str(task.uuid), "progress": 40, "creations": [],
                        **extra})
 
 
@@ -55,7 +55,7 @@ def test_a_signed_progress_callback_is_applied_at_once(hooks, running):
     response = post(hooks, running, body(running))
     assert response.status_code == 200
     task = reload(running)
-    assert task.state == State.PROCESSING and task.progress == 40 and task.vidu_state == "processing"
+    assert task.state == State.PROCESSING and task.progress == 40 and task.upstream_state == "processing"
     assert task.api_calls == 0
 
 
@@ -100,7 +100,7 @@ def test_a_stale_callback_is_refused(hooks, running):
 
 
 def test_a_callback_for_another_vidu_task_changes_nothing(hooks, running):
-    assert post(hooks, running, body(running, vidu_id="999")).status_code == 200
+    assert post(hooks, running, body(running, upstream_id="999")).status_code == 200
     assert reload(running).state == State.QUEUED
 
 
@@ -133,12 +133,12 @@ def test_the_task_s_own_provider_decides_whether_a_callback_is_verified(hooks, r
 
 def test_an_unverified_callback_never_adopts_an_id(hooks, running):
     # A forged body naming another task's id must not move a submitting task onto it.
-    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, vidu_task_id="",
+    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, upstream_id="",
                                                         err_code=OUTCOME_UNKNOWN)
     task = gateway_task(running)
-    assert post(hooks, task, body(task, vidu_id="someone-elses"), headers={}).status_code == 200
+    assert post(hooks, task, body(task, upstream_id="someone-elses"), headers={}).status_code == 200
     task = reload(task)
-    assert task.state == State.SUBMITTING and task.vidu_task_id == ""
+    assert task.state == State.SUBMITTING and task.upstream_id == ""
 
 
 def test_an_unverified_callback_never_applies_its_body(hooks, running):
@@ -159,21 +159,21 @@ def test_a_signed_body_of_any_shape_changes_nothing_and_never_answers_500(hooks,
 
 
 def test_a_callback_adopts_the_vidu_id_of_a_create_with_an_unknown_outcome(hooks, running):
-    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, vidu_task_id="",
+    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, upstream_id="",
                                                         err_code=OUTCOME_UNKNOWN)
     task = reload(running)
-    assert post(hooks, task, body(task, vidu_id="222")).status_code == 200
+    assert post(hooks, task, body(task, upstream_id="222")).status_code == 200
     task = reload(task)
-    assert task.state == State.QUEUED and task.vidu_task_id == "222" and task.err_code == ""
+    assert task.state == State.QUEUED and task.upstream_id == "222" and task.err_code == ""
 
 
 def test_a_callback_without_our_uuid_adopts_nothing(hooks, running):
-    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, vidu_task_id="",
+    GenerationTask.objects.filter(pk=running.pk).update(state=State.SUBMITTING, upstream_id="",
                                                         err_code=OUTCOME_UNKNOWN)
     task = reload(running)
-    assert post(hooks, task, body(task, vidu_id="222", payload="someone else")).status_code == 200
+    assert post(hooks, task, body(task, upstream_id="222", payload="someone else")).status_code == 200
     task = reload(task)
-    assert task.state == State.SUBMITTING and task.vidu_task_id == ""
+    assert task.state == State.SUBMITTING and task.upstream_id == ""
 
 
 def test_a_get_is_not_a_callback(hooks, running):
@@ -190,4 +190,4 @@ def test_callbacks_reconcile_a_lost_create_end_to_end(live_server, sandbox, sett
     assert task.state == State.SUBMITTING and task.err_code == OUTCOME_UNKNOWN
     sweep_until(lambda: state_of(task) == State.SUCCEEDED, timeout=20)
     assert sandbox.counts() == {str(task.uuid): 1}
-    assert reload(task).vidu_task_id
+    assert reload(task).upstream_id

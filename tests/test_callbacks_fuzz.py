@@ -6,7 +6,6 @@ import pytest
 from django.test import Client
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from vidu_web.studio.upstream import callback_url
 
 from tests.studio_helpers import make_task
 from vidu_web.studio.models import GenerationTask, State
@@ -39,7 +38,7 @@ def hooks(settings, monkeypatch):
 @pytest.fixture
 def running(team_a, alice, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    return make_task(team_a, alice, state=State.PROCESSING, with_video=False, vidu_task_id="111")
+    return make_task(team_a, alice, state=State.PROCESSING, with_video=False, upstream_id="111")
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -51,8 +50,8 @@ def running(team_a, alice, settings, tmp_path):
 @example(body=b'{"id": "111", "state": "success", "creations": [{"id": [], "url": "https://x/' + b"a" * 3000 + b'"}]}',
          signed=True)
 def test_no_callback_body_gives_a_500(hooks, running, body, signed):
-    GenerationTask.objects.filter(pk=running.pk).update(state=State.PROCESSING, vidu_task_id="111")
-    url = callback_url(running)
+    GenerationTask.objects.filter(pk=running.pk).update(state=State.PROCESSING, upstream_id="111")
+    url = running.callback_url()
     headers = signing.sign(KEY, url) if signed else {}
     response = hooks.post(url.removeprefix("http://testserver"), body, content_type="application/json", headers=headers)
     assert response.status_code in (200, 403)

@@ -120,7 +120,7 @@ def test_each_task_state_change_is_one_console_line(db, team_a, alice, settings,
     settings.MEDIA_ROOT = tmp_path
     task = make_task(team_a, alice, state=State.QUEUED, with_video=False)
     with console("vidu_web.studio.events") as out:
-        task.set_state(State.PROCESSING, vidu_state="processing")
+        task.set_state(State.PROCESSING, upstream_state="processing")
         task.fail("CreationPolicyViolation", "The prompt broke the rules.", expected=State.PROCESSING)
     lines = out.getvalue().splitlines()
     assert len(lines) == 2, lines

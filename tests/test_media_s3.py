@@ -63,7 +63,7 @@ def test_an_unreachable_bucket_never_lets_a_task_succeed(pipeline, sandbox, s3_m
     from vidu_web.settings import s3_storage
 
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.results.enqueue_archive", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.archive", lambda task_id: None)
         task = text_task(team_a, alice)
         sweep_until(lambda: state_of(task) == State.ARCHIVING)
     good = settings.STORAGES["default"]

@@ -30,7 +30,7 @@ def test_a_task_goes_from_pending_to_an_archived_video(sandbox, team_a, alice):
     task = text_task(team_a, alice)
     task = reload(task)
     assert task.state == State.QUEUED
-    assert task.vidu_task_id and task.credits is not None
+    assert task.upstream_id and task.credits is not None
     sweep_until(lambda: state_of(task) == State.SUCCEEDED)
 
     task = reload(task)
@@ -194,26 +194,26 @@ def test_a_429_slows_the_whole_sweep_down(sandbox, team_a, alice):
 
 def test_an_unknown_vidu_state_is_logged_and_treated_as_running(team_a, alice, caplog, monkeypatch):
     task = unsent_task(team_a, alice, monkeypatch)
-    GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, vidu_task_id="123")
+    GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, upstream_id="123")
     task = reload(task)
     with caplog.at_level(logging.WARNING):
         task.apply_answer(answer(TaskResult(id="123", state="rendering", payload=str(task.uuid))))
     assert "unknown state 'rendering'" in caplog.text
     task = reload(task)
-    assert task.state == State.PROCESSING and task.vidu_state == "rendering"
+    assert task.state == State.PROCESSING and task.upstream_state == "rendering"
     assert task.next_attempt_at > timezone.now()
 
 
 def test_an_answer_about_another_task_changes_nothing(team_a, alice, caplog, monkeypatch):
     task = unsent_task(team_a, alice, monkeypatch)
-    GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, vidu_task_id="123")
+    GenerationTask.objects.filter(pk=task.pk).update(state=State.PROCESSING, upstream_id="123")
     # A whole success, with a video: were the payload not checked, this would archive it.
     video = VideoCreation(id="c-1", url="https://example.com/v.mp4", cover_url="https://example.com/c.jpg")
     with caplog.at_level(logging.ERROR):
         reload(task).apply_answer(answer(TaskResult(id="123", state="success", payload="someone-else",
                                                     progress=100, creations=(video,))))
     task = reload(task)
-    assert (task.state, task.progress, task.vidu_state) == (State.PROCESSING, None, "")
+    assert (task.state, task.progress, task.upstream_state) == (State.PROCESSING, None, "")
     assert not Creation.objects.filter(task=task).exists()
     assert "not ours; ignored" in caplog.text
 
@@ -370,7 +370,7 @@ def test_a_create_answer_after_the_task_was_given_up_brings_it_back(sandbox, tea
     assert state_of(task) == State.FAILED
     worker.record_create(providers.Created(id="vidu-late-1", upstream_state="created", credits=20))
     task = reload(task)
-    assert (task.state, task.vidu_task_id, task.credits) == (State.QUEUED, "vidu-late-1", 20)
+    assert (task.state, task.upstream_id, task.credits) == (State.QUEUED, "vidu-late-1", 20)
     assert (task.err_code, task.error, task.finished_at) == ("", "", None)
     assert task.next_attempt_at is not None
 

@@ -32,7 +32,7 @@ def all_final(tasks):
 
 
 def all_sent(tasks):
-    return not GenerationTask.objects.filter(pk__in=ids(tasks), vidu_task_id="").exists()
+    return not GenerationTask.objects.filter(pk__in=ids(tasks), upstream_id="").exists()
 
 
 def polled_since(tasks, moment):
@@ -42,7 +42,7 @@ def polled_since(tasks, moment):
 def lost_task(team, user, monkeypatch, prompt):
     """A saved, pending task whose submit message never reached a worker."""
     with monkeypatch.context() as m:
-        m.setattr("vidu_web.studio.services.enqueue_submission", lambda task_id: None)
+        m.setattr("vidu_web.studio.jobs.submit", lambda task_id: None)
         return text_task(team, user, prompt=prompt)
 
 

@@ -79,10 +79,10 @@ def test_the_seed_fixture_drives_a_success_end_to_end(gateway, team_a, alice):
     sweep_until(lambda: state_of(task) in (State.SUCCEEDED, State.FAILED))
     task = reload(task)
     assert task.state == State.SUCCEEDED, task.error
-    assert task.vidu_task_id == TASK_ID and task.credits == 130 and task.progress == 100
-    assert task.vidu_state == "success"
+    assert task.upstream_id == TASK_ID and task.credits == 130 and task.progress == 100
+    assert task.upstream_state == "success"
     creation = Creation.objects.get(task=task)
-    assert creation.vidu_id == "895580013615669248"
+    assert creation.upstream_id == "895580013615669248"
     assert creation.width is None and creation.duration == 0  # resolution null, duration unknown
     # The cover's link lived an hour from its X-Amz-Date: the earlier of the two expiries.
     assert creation.urls_expire_at == datetime(2025, 12, 8, 12, 50, 13, tzinfo=UTC)

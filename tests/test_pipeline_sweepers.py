@@ -43,8 +43,8 @@ def running_tasks(sandbox, team, user, n):
         task = text_task(team, user)  # its submission runs inline; re-point it at a slow task below
         vidu = client.create("text2video", {"model": "viduq2", "prompt": f"shot {i}", "payload": str(task.uuid)})
         tasks.append((task.pk, vidu.task_id))
-    for pk, vidu_id in tasks:
-        GenerationTask.objects.filter(pk=pk).update(state=State.QUEUED, vidu_task_id=vidu_id,
+    for pk, upstream_id in tasks:
+        GenerationTask.objects.filter(pk=pk).update(state=State.QUEUED, upstream_id=upstream_id,
                                                     submitted_at=timezone.now(), next_attempt_at=timezone.now())
     return [pk for pk, _ in tasks]
 

@@ -135,7 +135,7 @@ def minimal(settings):
 
 def test_a_second_family_takes_a_task_to_an_archived_video(minimal, team_a, alice):
     task = reload(text_task(team_a, alice, prompt="a paper boat on a pond"))
-    assert (task.provider, task.state, task.vidu_task_id) == ("minimal", State.QUEUED, "video_1")
+    assert (task.provider, task.state, task.upstream_id) == ("minimal", State.QUEUED, "video_1")
     assert MinimalServer.creates == [{"model": "viduq2", "prompt": "a paper boat on a pond", "seconds": 5,
                                       "metadata": {"ours": str(task.uuid)}}]
     sweep_until(lambda: reload(task).progress == 50)

@@ -14,7 +14,7 @@ def failed_at_vidu(team_a, alice):
     task = text_task(team_a, alice, prompt="a storm [fail:CreationPolicyViolation]")
     sweep_until(lambda: state_of(task) == State.FAILED)
     task = reload(task)
-    assert task.vidu_task_id  # Vidu has it: a retry must be a new task
+    assert task.upstream_id  # Vidu has it: a retry must be a new task
     return task
 
 
@@ -38,6 +38,6 @@ def test_a_concurrent_retry_gets_the_copy_the_other_made(failed_at_vidu, alice, 
 
 def test_a_submission_vidu_refused_is_sent_again_as_the_same_task(team_a, alice):
     task = reload(text_task(team_a, alice, prompt="a duel [reject:CreditInsufficient]"))
-    assert task.state == State.FAILED and not task.vidu_task_id
+    assert task.state == State.FAILED and not task.upstream_id
     again = services.retry_task(task, alice)
     assert again.pk == task.pk

@@ -73,7 +73,7 @@ def test_database_url_and_redis_url_switch_backends():
 
 def test_provider_presets_and_overrides():
     result = start(VIDU_PROVIDER="dataeyes", VIDU_API_KEY="k")
-    assert '"base": ""' in result.stdout  # the preset's own URL applies (see studio.upstream)
+    assert '"base": ""' in result.stdout  # the preset's own URL applies (see studio.providers.current)
     result = start(VIDU_PROVIDER="dataeyes", VIDU_API_KEY="k", VIDU_BASE_URL="https://gw.example", VIDU_PATH_PREFIX="/x/v2")
     assert '"base": "https://gw.example"' in result.stdout and '"prefix": "/x/v2"' in result.stdout
 

@@ -107,7 +107,7 @@ def test_cancel_stops_a_task_vidu_still_holds_in_its_queue(alice_client, alice, 
     assert response.status_code == 302 and response["Location"] == "/tasks/"
     task.refresh_from_db()
     assert (task.state, task.err_code) == (State.CANCELLED, "UserCancelled")
-    at_vidu = client_for(sandbox, "test-key").query(task.vidu_task_id)
+    at_vidu = client_for(sandbox, "test-key").query(task.upstream_id)
     assert (at_vidu.state, at_vidu.err_code) == ("failed", "UserCancelled")  # cancelled there, not only here
 
 
@@ -127,7 +127,7 @@ def test_a_teammate_cant_cancel_my_task(bob_client, alice, team_a, monkeypatch):
 
 
 def test_try_again_runs_a_task_vidu_failed_as_a_new_one(alice_client, alice, bob, team_a):
-    task = make_task(team_a, bob, state=State.FAILED, vidu_task_id="123456789012345678",
+    task = make_task(team_a, bob, state=State.FAILED, upstream_id="123456789012345678",
                      err_code="CreationPolicyViolation", with_video=False)
     assert csrf_post(alice_client, f"/tasks/{task.uuid}/retry/").status_code == 302
     copy = GenerationTask.objects.get(retry_of=task)

@@ -42,7 +42,7 @@ def _gallery(team, users):
         # the sample clips' own shapes (16:9, 9:16 and 1:1), scaled as Vidu would deliver them
         shape = CLIPS[f"clip{clip}"]
         scale = 720 / min(shape["width"], shape["height"])
-        creation = Creation(task=task, vidu_id=f"c{n}", duration=task.duration, width=round(shape["width"] * scale),
+        creation = Creation(task=task, upstream_id=f"c{n}", duration=task.duration, width=round(shape["width"] * scale),
                             height=round(shape["height"] * scale), fps=24)
         creation.video.save(f"{task.uuid}.mp4", ContentFile((SAMPLES / f"clip{clip}.mp4").read_bytes()), save=False)
         creation.cover.save(f"{task.uuid}.jpeg", ContentFile((SAMPLES / f"cover{clip}.jpeg").read_bytes()), save=False)

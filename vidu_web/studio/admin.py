@@ -8,7 +8,7 @@ from .models import RETRYABLE_STATES, Creation, GenerationTask, Prompt, SweepSlo
 
 # What Vidu or the pipeline writes: an admin reads these, never edits them.
 PIPELINE_FIELDS = (
-    "uuid", "provider", "endpoint", "vidu_task_id", "vidu_state", "progress", "credits", "seed_used", "err_code", "error",
+    "uuid", "provider", "endpoint", "upstream_id", "upstream_state", "progress", "credits", "seed_used", "err_code", "error",
     "attempts", "next_attempt_at", "lease_until", "create_sent_at", "last_polled_at", "poll_failures", "api_calls",
     "created_at", "submitted_at", "started_at", "finished_at", "updated_at",
 )
@@ -40,7 +40,7 @@ class TaskImageInline(admin.TabularInline):
 class CreationInline(admin.TabularInline):
     model = Creation
     extra = 0
-    fields = ("vidu_id", "video", "cover", "watermarked", "video_bytes", "archived_at", "archive_attempts", "archive_error",
+    fields = ("upstream_id", "video", "cover", "watermarked", "video_bytes", "archived_at", "archive_attempts", "archive_error",
               "urls_expire_at")
     readonly_fields = fields
     can_delete = False
@@ -50,16 +50,16 @@ class CreationInline(admin.TabularInline):
 class TaskEventInline(admin.TabularInline):
     model = TaskEvent
     extra = 0
-    readonly_fields = ("at", "state", "vidu_state", "note")
+    readonly_fields = ("at", "state", "upstream_state", "note")
     can_delete = False
 
 
 @admin.register(GenerationTask)
 class GenerationTaskAdmin(admin.ModelAdmin):
-    list_display = ("uuid", "team", "creator", "mode", "model", "state", "vidu_state", "progress", "credits",
+    list_display = ("uuid", "team", "creator", "mode", "model", "state", "upstream_state", "progress", "credits",
                     "attempts", "api_calls", "created_at", "finished_at")
     list_filter = ("state", "mode", "model", "provider", "err_code", "team", ("created_at", admin.DateFieldListFilter))
-    search_fields = ("=uuid", "=vidu_task_id", "prompt__text", "creator__username", "team__name", "err_code")
+    search_fields = ("=uuid", "=upstream_id", "prompt__text", "creator__username", "team__name", "err_code")
     list_select_related = ("team", "creator")
     date_hierarchy = "created_at"
     readonly_fields = PIPELINE_FIELDS + ("state",)
@@ -96,12 +96,12 @@ class GenerationTaskAdmin(admin.ModelAdmin):
 
 @admin.register(Creation)
 class CreationAdmin(admin.ModelAdmin):
-    list_display = ("vidu_id", "task", "archived_at", "video_bytes", "duration", "width", "height", "urls_expire_at",
+    list_display = ("upstream_id", "task", "archived_at", "video_bytes", "duration", "width", "height", "urls_expire_at",
                     "archive_attempts")
     list_filter = (("archived_at", admin.EmptyFieldListFilter), "task__team")
-    search_fields = ("=vidu_id", "=task__uuid", "=task__vidu_task_id")
+    search_fields = ("=upstream_id", "=task__uuid", "=task__vidu_task_id")
     list_select_related = ("task",)
-    readonly_fields = ("task", "vidu_id", "url", "cover_url", "watermarked_url", "urls_expire_at", "duration", "fps",
+    readonly_fields = ("task", "upstream_id", "url", "cover_url", "watermarked_url", "urls_expire_at", "duration", "fps",
                        "width", "height", "video_bytes", "archived_at", "archive_attempts", "archive_error")
 
     def has_add_permission(self, request):

@@ -125,21 +125,21 @@ def copy_files(task: GenerationTask, creation: Creation, lease: Lease) -> None:
         upload = fetch(creation.url, is_mp4, settings.PIPELINE_ARCHIVE_MAX_BYTES, lease, "video")
         with upload:
             lease.renew(force=True)
-            creation.video.save(f"{task.uuid}-{creation.vidu_id}.mp4", upload, save=False)
+            creation.video.save(f"{task.uuid}-{creation.upstream_id}.mp4", upload, save=False)
             creation.video_bytes = upload.size
         creation.save(update_fields=["video", "video_bytes"])
     if creation.cover_url and not creation.cover:
         upload = fetch(creation.cover_url, is_image, COVER_MAX_BYTES, lease, "cover")
         with upload:
             lease.renew(force=True)
-            creation.cover.save(f"{task.uuid}-{creation.vidu_id}.jpg", upload, save=False)
+            creation.cover.save(f"{task.uuid}-{creation.upstream_id}.jpg", upload, save=False)
         creation.save(update_fields=["cover"])
     if creation.watermarked_url and not creation.watermarked:
         # With ``watermark`` on, the provider's watermarked copy expires like the video: keep ours.
         upload = fetch(creation.watermarked_url, is_mp4, settings.PIPELINE_ARCHIVE_MAX_BYTES, lease, "watermarked video")
         with upload:
             lease.renew(force=True)
-            creation.watermarked.save(f"{task.uuid}-{creation.vidu_id}-watermarked.mp4", upload, save=False)
+            creation.watermarked.save(f"{task.uuid}-{creation.upstream_id}-watermarked.mp4", upload, save=False)
         creation.save(update_fields=["watermarked"])
     creation.archived_at, creation.archive_error = timezone.now(), ""
     creation.save(update_fields=["archived_at", "archive_error"])
@@ -206,7 +206,7 @@ def refresh_urls(task: GenerationTask, creation: Creation) -> None:
     """Query the task again: the provider hands out freshly signed URLs with every answer."""
     task.count_calls()
     try:
-        answer = providers.for_task(task).query(task.vidu_task_id)
+        answer = providers.for_task(task).query(task.upstream_id)
     except providers.ProviderError as exc:
         log.warning("task %s: querying for fresh URLs failed: %s", task.uuid, exc)
         raise ArchiveError(f"asking the provider for fresh URLs failed ({exc.reason})") from None

@@ -68,12 +68,12 @@ def handle(task: GenerationTask, answer) -> None:
     """Act on a verified callback's ``answer``; ``None`` (unverified or unreadable): poll now."""
     if answer is None:
         task.poll_soon()
-    elif task.state == State.SUBMITTING and not task.vidu_task_id:
+    elif task.state == State.SUBMITTING and not task.upstream_id:
         if task.adopt(answer):
             log.info("task %s: adopted upstream task %s from a callback", task.uuid, answer.id)
-    elif answer.id != task.vidu_task_id:
+    elif answer.id != task.upstream_id:
         log.warning("callback for task %s names upstream task %s, not %s; ignored", task.uuid, answer.id,
-                    task.vidu_task_id)
+                    task.upstream_id)
     elif not answer.is_final and task.state in POLLED_STATES:
         task.apply_answer(answer, queried=False)
     else:

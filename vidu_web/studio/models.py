@@ -120,9 +120,9 @@ class GenerationTask(models.Model):
     retry_of = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_as")
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
-    vidu_task_id = models.CharField(max_length=40, blank=True, db_index=True)
-    vidu_state = models.CharField(max_length=20, blank=True)
-    progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Vidu's progress, when it gives one.")
+    upstream_id = models.CharField(max_length=40, blank=True, db_index=True)
+    upstream_state = models.CharField(max_length=20, blank=True)
+    progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The provider's progress, when it gives one.")
     credits = models.IntegerField(null=True, blank=True)
     seed_used = models.BigIntegerField(null=True, blank=True)
     err_code = models.CharField(max_length=60, blank=True)
@@ -199,7 +199,7 @@ class GenerationTask(models.Model):
 
     # --- the one way a task's state changes -------------------------------------------------
 
-    def set_state(self, state, *, expected=None, vidu_state=None, note="", calls=0, **fields) -> bool:
+    def set_state(self, state, *, expected=None, upstream_state=None, note="", calls=0, **fields) -> bool:
         """Move to ``state`` if the row is still in ``expected`` (default: this object's state).
 
         A conditional update, so a worker whose view is stale (another worker, a callback or an
@@ -211,8 +211,8 @@ class GenerationTask(models.Model):
         expected = (expected,) if isinstance(expected, str) else tuple(expected)
         now = timezone.now()
         changes = counted({"state": state, "updated_at": now, **fields}, calls)
-        if vidu_state is not None:
-            changes["vidu_state"] = vidu_state
+        if upstream_state is not None:
+            changes["upstream_state"] = upstream_state
         column = STATE_TIMESTAMPS.get(state)
         if column and state not in expected:
             changes.setdefault(column, now)
@@ -224,7 +224,7 @@ class GenerationTask(models.Model):
             if not won:
                 return False
             if state not in expected or note:
-                TaskEvent.objects.create(task_id=self.pk, state=state, vidu_state=changes.get("vidu_state", self.vidu_state),
+                TaskEvent.objects.create(task_id=self.pk, state=state, upstream_state=changes.get("upstream_state", self.upstream_state),
                                          at=now, note=note[:1000])
         for name, value in changes.items():
             if not hasattr(value, "resolve_expression"):
@@ -281,22 +281,22 @@ class GenerationTask(models.Model):
         from . import timing
 
         now = timezone.now()
-        fields = {"vidu_task_id": created.id, "credits": created.credits, "seed_used": created.seed,
+        fields = {"upstream_id": created.id, "credits": created.credits, "seed_used": created.seed,
                   "lease_until": None, "err_code": "", "error": "",
                   "next_attempt_at": now + timing.poll_delay(self, now, state=State.QUEUED)}
-        if self.set_state(State.QUEUED, expected=State.SUBMITTING, vidu_state=created.upstream_state, **fields):
+        if self.set_state(State.QUEUED, expected=State.SUBMITTING, upstream_state=created.upstream_state, **fields):
             return
         # Given up as "outcome unknown" while the create was in flight (its lease ran out): this
         # answer proves the task exists upstream and is paid for, so follow it after all.
         if GenerationTask.objects.filter(pk=self.pk, state=State.FAILED, err_code=OUTCOME_UNKNOWN,
-                                         vidu_task_id="").update(vidu_task_id=created.id):
-            self.set_state(State.QUEUED, expected=State.FAILED, vidu_state=created.upstream_state, finished_at=None,
+                                         upstream_id="").update(upstream_id=created.id):
+            self.set_state(State.QUEUED, expected=State.FAILED, upstream_state=created.upstream_state, finished_at=None,
                            note=f"the provider's late answer named it {created.id}", **fields)
             return
         # Someone else moved it on while we waited: the callback got here first (fine), or an
         # admin did. The provider has the task now, so keep its id: never create it again.
-        if not GenerationTask.objects.filter(pk=self.pk, vidu_task_id=created.id).exists():
-            GenerationTask.objects.filter(pk=self.pk, vidu_task_id="").update(vidu_task_id=created.id)
+        if not GenerationTask.objects.filter(pk=self.pk, upstream_id=created.id).exists():
+            GenerationTask.objects.filter(pk=self.pk, upstream_id="").update(upstream_id=created.id)
             log.error("task %s: created upstream as %s but its row had moved on", self.uuid, created.id)
 
     def retry_submit_later(self, error: providers_base.ProviderError) -> None:
@@ -341,7 +341,7 @@ class GenerationTask(models.Model):
             log.warning("callback for submitting task %s doesn't carry its UUID; ignored", self.uuid)
             return False
         return self.set_state(State.QUEUED, expected=State.SUBMITTING, note=f"the provider's callback named it {answer.id}",
-                              vidu_task_id=answer.id, err_code="", error="", lease_until=None,
+                              upstream_id=answer.id, err_code="", error="", lease_until=None,
                               next_attempt_at=timezone.now())
 
     # --- follow (a query's or a verified callback's answer) ---------------------------------
@@ -359,7 +359,7 @@ class GenerationTask(models.Model):
             if queried:
                 self.poll_failed("the provider answered about another task")
             return
-        common = {"vidu_state": answer.upstream_state, "poll_failures": 0}
+        common = {"upstream_state": answer.upstream_state, "poll_failures": 0}
         if queried:
             common.update(last_polled_at=now, lease_until=None, calls=1)
         if answer.progress is not None:
@@ -456,7 +456,7 @@ class GenerationTask(models.Model):
         """A submission refused (or never sent) goes again as the same task: nothing exists upstream."""
         from . import timing
 
-        if self.state != State.FAILED or self.vidu_task_id or self.err_code == OUTCOME_UNKNOWN:
+        if self.state != State.FAILED or self.upstream_id or self.err_code == OUTCOME_UNKNOWN:
             return False
         return self.set_state(State.PENDING, expected=State.FAILED, note=f"retried by {user}", attempts=0,
                               err_code="", error="", create_sent_at=None, finished_at=None,
@@ -501,7 +501,7 @@ class TaskEvent(models.Model):
 
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="events")
     state = models.CharField(max_length=12, choices=State.choices)
-    vidu_state = models.CharField(max_length=20, blank=True)
+    upstream_state = models.CharField(max_length=20, blank=True)
     at = models.DateTimeField(default=timezone.now)
     note = models.TextField(blank=True)
 
@@ -516,7 +516,7 @@ class Creation(models.Model):
     """One video Vidu made for a task, with our own stored copies."""
 
     task = models.ForeignKey(GenerationTask, on_delete=models.CASCADE, related_name="creations")
-    vidu_id = models.CharField(max_length=40)
+    upstream_id = models.CharField(max_length=40)
     url = models.URLField(max_length=2000, blank=True)
     cover_url = models.URLField(max_length=2000, blank=True)
     watermarked_url = models.URLField(max_length=2000, blank=True)
@@ -535,10 +535,10 @@ class Creation(models.Model):
     archive_error = models.TextField(blank=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["task", "vidu_id"], name="one_row_per_vidu_creation")]
+        constraints = [models.UniqueConstraint(fields=["task", "upstream_id"], name="one_row_per_upstream_creation")]
 
     def __str__(self):
-        return f"Creation {self.vidu_id} of {self.task_id}"
+        return f"Creation {self.upstream_id} of {self.task_id}"
 
     @property
     def is_archived(self):
@@ -552,7 +552,7 @@ class Creation(models.Model):
         for item in outputs:
             expires = min(filter(None, (url_expiry(item.url), url_expiry(item.cover_url),
                                         url_expiry(item.watermarked_url))), default=None)
-            cls.objects.update_or_create(task_id=task.pk, vidu_id=item.id[:40], defaults={
+            cls.objects.update_or_create(task_id=task.pk, upstream_id=item.id[:40], defaults={
                 "url": item.url, "cover_url": item.cover_url, "watermarked_url": item.watermarked_url,
                 "urls_expire_at": expires, "duration": item.duration, "fps": item.fps,
                 "width": item.width, "height": item.height,

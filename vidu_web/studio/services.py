@@ -116,10 +116,10 @@ def cancel_task(task: GenerationTask) -> str:
         task.refresh_from_db()
     if task.state == State.SUBMITTING:
         return "It is being sent to Vidu right now; try cancelling again in a moment."
-    if task.state not in POLLED_STATES or not task.vidu_task_id:
+    if task.state not in POLLED_STATES or not task.upstream_id:
         return "This task has already finished, so there is nothing to cancel."
     try:
-        providers.for_task(task).cancel(task.vidu_task_id)
+        providers.for_task(task).cancel(task.upstream_id)
     except providers.ProviderError as exc:
         task.count_calls()
         if exc.not_cancellable:
@@ -172,7 +172,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
 
 def rearchive(task: GenerationTask) -> str:
     """Copy a finished task's video again: after a failed archive, or when our copy went missing."""
-    if task.state not in (State.SUCCEEDED, State.FAILED) or not task.vidu_task_id or not task.creations.exists():
+    if task.state not in (State.SUCCEEDED, State.FAILED) or not task.upstream_id or not task.creations.exists():
         return "Only a task Vidu finished can be saved again."
     for creation in task.creations.all():
         for field in ("video", "cover"):

@@ -38,14 +38,14 @@ STARTING = "starting"
 # Set in a cluster's worker when the cluster is told to stop (cluster.py): the sweep ends its run.
 STOP = threading.Event()
 # The fields a poll needs; everything else stays in the database.
-POLL_FIELDS = ("id", "uuid", "state", "vidu_state", "vidu_task_id", "params", "created_at", "submitted_at",
+POLL_FIELDS = ("id", "uuid", "state", "upstream_state", "upstream_id", "params", "created_at", "submitted_at",
                "started_at", "poll_failures", "credits", "progress", "provider", "endpoint", "model", "duration",
                "resolution", "team_id")
 
 
 def query(task):
     """Runs in a pool thread: one query through this thread's adapter for the task's provider."""
-    return providers.for_task(task).query(task.vidu_task_id)
+    return providers.for_task(task).query(task.upstream_id)
 
 
 def lease_expired(now):
@@ -155,7 +155,7 @@ class Sweep:
             return []
         now = timezone.now()
         due = (GenerationTask.objects.filter(state__in=POLLED_STATES, next_attempt_at__lte=now)
-               .exclude(vidu_task_id="").filter(lease_expired(now)).order_by("next_attempt_at"))
+               .exclude(upstream_id="").filter(lease_expired(now)).order_by("next_attempt_at"))
         with transaction.atomic():
             tasks = list(due.select_for_update(skip_locked=True, of=("self",)).only(*POLL_FIELDS)[:limit])
             if tasks:
@@ -189,7 +189,7 @@ class Sweep:
                         exc.reason, self.paused_until - time.monotonic())
             task.slow_down(self.paused_until - time.monotonic())
         elif exc.status == 404:
-            log.warning("task %s: the provider doesn't know task %s: %s", task.uuid, task.vidu_task_id, exc)
+            log.warning("task %s: the provider doesn't know task %s: %s", task.uuid, task.upstream_id, exc)
             task.fail(exc.reason, exc.friendly, calls=1)
         elif exc.status in (401, 403):
             log.error("the provider refused our API key while querying task %s: %s", task.uuid, exc)
