@@ -207,14 +207,14 @@ def run_batch(team, user, n, label):
     tasks = [services.create_task(team, user, "text2video", {"model": "viduq2", "prompt": f"{label} {i}"}, [])
              for i in range(n)]
     pks = [t.pk for t in tasks]
-    vidu_ids = dict(GenerationTask.objects.filter(pk__in=pks).values_list("upstream_id", "pk"))
+    upstream_ids = dict(GenerationTask.objects.filter(pk__in=pks).values_list("upstream_id", "pk"))
     # When the provider finished each task, seen by a separate client every 0.1 s (not counted).
     succeeded_at, stop = {}, threading.Event()
 
     def watch():
         adapter = for_task(tasks[0])  # this thread's own adapter (its own session)
-        while not stop.is_set() and len(succeeded_at) < len(vidu_ids):
-            for upstream_id in set(vidu_ids) - set(succeeded_at):
+        while not stop.is_set() and len(succeeded_at) < len(upstream_ids):
+            for upstream_id in set(upstream_ids) - set(succeeded_at):
                 if adapter.query(upstream_id).is_final:
                     succeeded_at[upstream_id] = time.time()
             stop.wait(0.1)

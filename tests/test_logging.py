@@ -107,6 +107,13 @@ def test_django_q_enqueues_stay_off_the_console_but_its_errors_do_not():
     assert out.getvalue().count("\n") == 1 and "Failed [submit-7]" in out.getvalue()
 
 
+def test_django_q_cluster_lines_stay_they_name_the_host():
+    with console("django-q") as out:
+        logging.getLogger("django-q").info("Q Cluster vidu_web@host-a starting.")
+        logging.getLogger("django-q").info("Q Cluster vidu_web@host-a has stopped.")
+    assert "vidu_web@host-a starting" in out.getvalue() and "has stopped" in out.getvalue()
+
+
 def test_the_pipelines_own_info_lines_stay():
     with console("vidu_web.studio.callbacks") as out:
         logging.getLogger("vidu_web.studio.callbacks").info("task 1: adopted Vidu task 2 from a callback")

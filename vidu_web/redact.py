@@ -63,6 +63,16 @@ class QuietRequests(logging.Filter):
         return not path.startswith(self.QUIET)
 
 
+class QuietQueue(logging.Filter):
+    """Drops django-q2's line per job (each enqueue, each body run and done) below WARNING; its
+    cluster lines (starting, ready, stopping, has stopped: which name the host) stay."""
+
+    PER_JOB = re.compile(r"^(Enqueued |Processed |.* processing )")
+
+    def filter(self, record):
+        return record.levelno >= logging.WARNING or not self.PER_JOB.match(record.getMessage())
+
+
 class SafeReporterFilter(SafeExceptionReporterFilter):
     """Django's filter, wider: database and Redis URLs, credentials anywhere in a URL, callback
     secrets, and variables named like secrets, whether they come from settings, from

@@ -398,6 +398,7 @@ LOGGING = {
     "filters": {
         "redact": {"()": "vidu_web.redact.RedactFilter"},
         "quiet_requests": {"()": "vidu_web.redact.QuietRequests"},
+        "quiet_queue": {"()": "vidu_web.redact.QuietQueue"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -405,6 +406,7 @@ LOGGING = {
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
+        "django-q": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet_queue", "redact"]},
         "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
                           "filters": ["quiet_requests", "redact"]},
     },
@@ -417,8 +419,9 @@ LOGGING = {
         "django": {"level": "INFO"},
         # runserver's access log (Django gives it its own handler; this one filters).
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-        # django-q2 logs each enqueue and each task body at INFO; its warnings and errors stay.
-        "django-q": {"level": "WARNING"},
+        # django-q2 logs each enqueue and each task body at INFO: those go; its cluster lines,
+        # warnings and errors stay.
+        "django-q": {"handlers": ["django-q"], "level": "INFO", "propagate": False},
         # gunicorn's access and error logs (production), through the same redacting console.
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FINAL_STATES = ("success", "failed")
-KNOWN_STATES = ("created", "queueing", "scheduling", "processing", "success", "failed")
 
 
 # Answers come from the network: every field is checked for its type and bounded, so that any
