@@ -41,6 +41,17 @@ def home(tmp_path_factory):
     return root, env
 
 
+@pytest.fixture
+def own_home(home, tmp_path):
+    """``home``'s migrated database copied for one test: the module's running devrun (``app``) and
+    its cluster keep writing to theirs, and a second devrun must not wait on their locks."""
+    import shutil
+
+    root, env = home
+    shutil.copy(root / "db.sqlite3", tmp_path / "db.sqlite3")
+    return tmp_path, {**env, "DATABASE_URL": f"sqlite:///{tmp_path}/db.sqlite3", "MEDIA_ROOT": str(tmp_path / "media")}
+
+
 class Devrun:
     def __init__(self, home, name):
         root, env = home
@@ -189,8 +200,8 @@ def stops_cleanly(run, output):
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
 
 
-def test_ctrl_c_twice_stops_everything_quietly(home):
-    run = Devrun(home, "ctrl-c")
+def test_ctrl_c_twice_stops_everything_quietly(own_home):
+    run = Devrun(own_home, "ctrl-c")
     try:
         run.signal(signal.SIGINT)  # a terminal's Ctrl-C reaches the whole foreground group
         time.sleep(1)
@@ -203,9 +214,9 @@ def test_ctrl_c_twice_stops_everything_quietly(home):
     assert re.search(r"Stopping", output)
 
 
-def test_sigterm_twice_at_once_stops_everything_quietly(home):
+def test_sigterm_twice_at_once_stops_everything_quietly(own_home):
     """`kill -TERM -<make's pgid>`: make gets it, devrun gets it, and make passes one more on."""
-    run = Devrun(home, "sigterm")
+    run = Devrun(own_home, "sigterm")
     try:
         run.signal(signal.SIGTERM)
         time.sleep(0.2)  # make's own, as it passes the signal on to its child while we stop
