@@ -64,6 +64,15 @@ def psql(server, sql):
     subprocess.run(["psql", f"{server}/postgres", "-qc", sql], check=True, capture_output=True)
 
 
+def fresh_database(name, prefix):
+    """A new, empty PostgreSQL database ``name`` on BENCH_POSTGRES and a temporary media folder:
+    (the server's URL, the folder). The caller drops the database with ``psql`` when done."""
+    server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
+    psql(server, f"DROP DATABASE IF EXISTS {name}")
+    psql(server, f"CREATE DATABASE {name}")
+    return server, tempfile.TemporaryDirectory(prefix=prefix)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--tasks", type=int, default=1000)
@@ -71,10 +80,7 @@ def main():
     parser.add_argument("--finished", type=int, default=30)
     args = parser.parse_args()
 
-    server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-    psql(server, f"DROP DATABASE IF EXISTS {DB}")
-    psql(server, f"CREATE DATABASE {DB}")
-    media = tempfile.TemporaryDirectory(prefix="bench-pipeline-")
+    server, media = fresh_database(DB, "bench-pipeline-")
     sandbox_port, web_port = free_port(), free_port()
     env = {**os.environ, "DATABASE_URL": f"{server}/{DB}", "MEDIA_ROOT": media.name, "VIDU_WEB_TESTING": "1",
            "SANDBOX_PORT": str(sandbox_port), "VIDU_PROVIDER": "sandbox", "VIDU_API_KEY": "bench-key",

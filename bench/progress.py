@@ -12,9 +12,7 @@ the page asks about 5 running tasks of two kinds.
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -23,9 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = "vidu_bench_progress"
 
-
-def psql(server, sql):
-    subprocess.run(["psql", f"{server}/postgres", "-qc", sql], check=True, capture_output=True)
+from bench.pipeline import fresh_database, psql  # noqa: E402
 
 
 def main():
@@ -34,10 +30,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
 
-    server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-    psql(server, f"DROP DATABASE IF EXISTS {DB}")
-    psql(server, f"CREATE DATABASE {DB}")
-    media = tempfile.TemporaryDirectory(prefix="bench-progress-")
+    server, media = fresh_database(DB, "bench-progress-")
     os.environ.update(DATABASE_URL=f"{server}/{DB}", MEDIA_ROOT=media.name, VIDU_WEB_TESTING="1",
                       DJANGO_SETTINGS_MODULE="vidu_web.settings")
     import django

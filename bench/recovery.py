@@ -23,7 +23,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,7 +32,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 DB = "vidu_bench_recovery"
 PRODUCTION = {"PIPELINE_FAST": "0", "VIDU_TIMEOUT": "30"}
 
-from bench.pipeline import free_port, psql, sandbox_call, team_and_user, wait_http  # noqa: E402
+from bench.pipeline import free_port, fresh_database, psql, sandbox_call, team_and_user, wait_http  # noqa: E402
 
 
 def wait(check, timeout, what):
@@ -51,10 +50,7 @@ def main():
     parser.add_argument("--outage", type=float, default=20)
     args = parser.parse_args()
 
-    server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
-    psql(server, f"DROP DATABASE IF EXISTS {DB}")
-    psql(server, f"CREATE DATABASE {DB}")
-    media = tempfile.TemporaryDirectory(prefix="bench-recovery-")
+    server, media = fresh_database(DB, "bench-recovery-")
     sandbox_port = free_port()
     env = {**os.environ, "DATABASE_URL": f"{server}/{DB}", "MEDIA_ROOT": media.name, "VIDU_WEB_TESTING": "1",
            "SANDBOX_PORT": str(sandbox_port), "VIDU_PROVIDER": "sandbox", "VIDU_API_KEY": "bench-key",
