@@ -7,6 +7,7 @@ project through ``_get_project_for_user``; both 404 for anyone who may not see t
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -75,7 +76,7 @@ def project(request, project_uuid):
         "project": project,
         "items": items,
         "has_next": has_next and bool(items),
-        "next_query": f"project={project.uuid}&after={queries.cursor_of(items[-1]) if items else ''}",
+        "next_query": urlencode({"project": project.uuid, "after": queries.cursor_of(items[-1]) if items else ""}),
         "people": people,
         "spent": sum(p["credits"] or 0 for p in people),
         "can_create": membership_in(request.user, project.team_id).can_create,
