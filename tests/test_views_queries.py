@@ -27,11 +27,12 @@ def fill(team, users, n):
 def test_gallery_queries_are_fixed(alice_client, alice, bob, team_a, size, django_assert_num_queries):
     fill(team_a, [alice, bob], size)
     alice_client.get("/gallery/")  # warm the session
-    # session, user, current membership, the header's team list, the page (with its files), the members
-    with django_assert_num_queries(6):
+    # session, user, current membership, the header's team list, the page (with its files), the members,
+    # the projects to filter by
+    with django_assert_num_queries(7):
         response = alice_client.get("/gallery/?q=fox")
     assert response.status_code == 200
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         alice_client.get("/gallery/")
     # a filter change through htmx: no header, no member list
     with django_assert_num_queries(4):
@@ -62,5 +63,6 @@ def test_progress_queries_are_fixed(alice_client, alice, team_a, size, django_as
 def test_create_page_queries_are_fixed(alice_client, alice, team_a, size, django_assert_num_queries):
     fill(team_a, [alice], size)
     alice_client.get("/create/")
-    with django_assert_num_queries(7):
+    # ... and the projects a new video may go in
+    with django_assert_num_queries(8):
         alice_client.get("/create/")

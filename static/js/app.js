@@ -343,6 +343,24 @@
     if (formPending && e.target && e.target.id === "create-form") { formPending = false; afterFormSwap(); }
   });
 
+  // A comment's time code plays the video from there; "Now" fills the time code from the player.
+  document.addEventListener("click", function (e) {
+    var player = document.getElementById("player");
+    var seek = e.target.closest && e.target.closest("[data-seek]");
+    if (seek && player) {
+      player.currentTime = parseFloat(seek.dataset.seek) || 0;
+      var playing = player.play();
+      if (playing && playing.catch) playing.catch(function () { /* autoplay refused: the seek stands */ });
+      player.scrollIntoView({ block: "nearest" });
+    }
+    var now = e.target.closest && e.target.closest("[data-seek-now]");
+    var at = document.getElementById("id_comment_at");
+    if (now && player && at) at.value = (Math.round(player.currentTime * 10) / 10).toString();
+  });
+  document.querySelectorAll("[data-seek-now]").forEach(function (el) {
+    if (document.getElementById("player")) el.hidden = false;
+  });
+
   document.addEventListener("htmx:afterSettle", function () { scan(true); });
   document.addEventListener("htmx:oobAfterSwap", function () { setTimeout(function () { scan(true); }, 0); });
 

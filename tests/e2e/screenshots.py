@@ -83,3 +83,30 @@ def test_render_screenshots(browser_pages, alice, bob, team_a):
         mobile.screenshot(path=str(OUT / f"{name}.png"))
     assert (OUT / "gallery.png").stat().st_size > 10_000
     shutil.rmtree(ROOT / "test-results" / "unused", ignore_errors=True)
+
+
+def test_render_library_screenshots(browser_pages, alice, bob, team_a):
+    """Projects, a project's page and a video under review with time-coded comments."""
+    from vidu_web.studio.models import Comment, GenerationTask, Project
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    last = _gallery(team_a, [alice, bob])
+    campaign = Project.objects.create(team=team_a, creator=alice, name="Spring campaign")
+    Project.objects.create(team=team_a, creator=bob, name="Travel reel")
+    Project.objects.create(team=team_a, creator=alice, name="Pitch ideas", is_private=True)
+    GenerationTask.objects.filter(team=team_a).exclude(pk=last.pk).filter(pk__lt=last.pk).update(project=campaign)
+    remix = make_task(team_a, bob, prompt=last.prompt.text + ", closer", source=last, project=campaign, with_video=False,
+                      model=last.model, duration=last.duration)
+    creation = last.creations.get()
+    Creation.objects.create(task=remix, upstream_id="remix", duration=creation.duration, width=creation.width,
+                            height=creation.height, fps=24, video=creation.video.name, cover=creation.cover.name)
+    remix.set_review("changes_requested", alice)
+    Comment.objects.create(task=remix, author=alice, body="Lovely light. Can the balloons rise a little slower here?", at=1.5)
+    Comment.objects.create(task=remix, author=bob, body="On it: trying a lower movement setting.")
+    page = browser_pages(alice)
+    for name, url in [("projects", "/projects/"), ("project", f"/projects/{campaign.uuid}/"),
+                      ("video-review", f"/videos/{remix.uuid}/")]:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    assert (OUT / "project.png").stat().st_size > 10_000

@@ -16,7 +16,7 @@ from django.views.defaults import server_error
 from playwright.sync_api import expect
 
 from tests.studio_helpers import make_task
-from vidu_web.studio.models import State
+from vidu_web.studio.models import Comment, GenerationTask, Project, State
 from vidu_web.teams.models import Membership, Team
 
 pytestmark = [pytest.mark.e2e]
@@ -81,7 +81,14 @@ def studio(alice, bob, team_a, e2e_media):
     for name in ("carol", "dmitri-the-long-named-editor"):
         user = type(alice).objects.create_user(name, password="pw-" + name)
         Membership.objects.create(team=team_a, user=user, role=Membership.Role.MEMBER)
-    return {"wide": wide, "tall": tall, "square": square, "failed": failed}
+    # The library: a project, a remix of the wide video, a review status and comments.
+    project = Project.objects.create(team=team_a, creator=alice, name="Spring campaign for a long-named client")
+    GenerationTask.objects.filter(pk__in=[wide.pk, tall.pk]).update(project=project)
+    remix = make_task(team_a, bob, prompt="A red fox trots through the snow at dusk", source=wide, project=project)
+    remix.set_review("changes_requested", alice)
+    Comment.objects.create(task=remix, author=alice, body="Slower at the start, please.", at=1.5)
+    Comment.objects.create(task=remix, author=bob, body="Agreed.")
+    return {"wide": wide, "tall": tall, "square": square, "failed": failed, "project": project, "remix": remix}
 
 
 @pytest.mark.parametrize("width, height", WIDTHS, ids=["desktop", "phone"])
@@ -106,6 +113,10 @@ def test_every_page_passes_axe_and_fits(browser_pages, live_server, alice, bob, 
         ("gallery with no match", "/gallery/?q=zebra"),
         ("video", f"/videos/{studio['wide'].uuid}/"),
         ("video of a failed task", f"/videos/{studio['failed'].uuid}/"),
+        ("video with versions and comments", f"/videos/{studio['remix'].uuid}/"),
+        ("gallery stacked by version", f"/gallery/?fold=1&review=changes_requested&project={studio['project'].uuid}"),
+        ("projects", "/projects/"),
+        ("project", f"/projects/{studio['project'].uuid}/"),
         ("team", "/team/"),
         ("password change", "/accounts/password_change/"),
         ("404", f"/videos/{uuid.uuid4()}/"),

@@ -4,7 +4,17 @@ from django.contrib import admin, messages
 from django.db.models import Count
 
 from . import services
-from .models import RETRYABLE_STATES, Creation, GenerationTask, Prompt, SweepSlot, TaskEvent, TaskImage
+from .models import (
+    RETRYABLE_STATES,
+    Comment,
+    Creation,
+    GenerationTask,
+    Project,
+    Prompt,
+    SweepSlot,
+    TaskEvent,
+    TaskImage,
+)
 
 # What Vidu or the pipeline writes: an admin reads these, never edits them.
 PIPELINE_FIELDS = (
@@ -62,8 +72,9 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     search_fields = ("=uuid", "=upstream_id", "prompt__text", "creator__username", "team__name", "err_code")
     list_select_related = ("team", "creator")
     date_hierarchy = "created_at"
-    readonly_fields = PIPELINE_FIELDS + ("state",)
-    raw_id_fields = ("creator", "prompt")
+    readonly_fields = PIPELINE_FIELDS + ("state", "family")
+    # A select of every task (or project) would load the whole library into one page.
+    raw_id_fields = ("creator", "prompt", "source", "project", "reviewed_by")
     inlines = (TaskImageInline, CreationInline, TaskEventInline)
     actions = ("poll_now", "cancel", "retry", "rearchive")
 
@@ -112,3 +123,20 @@ class CreationAdmin(admin.ModelAdmin):
 class SweepSlotAdmin(admin.ModelAdmin):
     list_display = ("slot", "owner", "beat_at")
     readonly_fields = ("slot", "owner", "beat_at")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ("name", "team", "creator", "is_private", "created_at")
+    list_filter = ("is_private", "team")
+    search_fields = ("name", "=uuid", "team__name", "creator__username")
+    list_select_related = ("team", "creator")
+    raw_id_fields = ("creator",)
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "author", "at", "created_at")
+    search_fields = ("body", "=task__uuid", "author__username")
+    list_select_related = ("author",)
+    raw_id_fields = ("task", "author")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from vidu_web.teams.models import Team
 from vidu_web.vidu.catalog import MODES
 
+from .library import Comment, Project, Review  # noqa: F401 (the app's models are all reached from here)
 from .providers import base as providers_base
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,17 @@ class GenerationTask(models.Model):
     endpoint = models.CharField(max_length=300, blank=True)
     # The failed task this one tries again (at most one copy each, so a double click pays once).
     retry_of = models.OneToOneField("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="retried_as")
+    # The video this one was made from (a remix, a try again; later an extend or an upscale), and
+    # its family: the first version's UUID, shared by every version, so the video page lists a
+    # family and the gallery folds one with a plain column, however long the chain.
+    source = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="versions")
+    family = models.UUIDField(null=True, blank=True, db_index=True)
+    # Library (library.py): at most one project, and the review status with who set it and when.
+    project = models.ForeignKey(Project, on_delete=models.SET_NULL, null=True, blank=True, related_name="tasks")
+    review_status = models.CharField(max_length=20, choices=Review.choices, default=Review.DRAFT)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    reviewed_at = models.DateTimeField(null=True, blank=True)
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
     upstream_id = models.CharField(max_length=40, blank=True, db_index=True)
@@ -162,6 +174,11 @@ class GenerationTask(models.Model):
     def __str__(self):
         return f"{self.get_mode_display()} {self.uuid} ({self.state})"
 
+    def save(self, *args, **kwargs):
+        if self.family is None:
+            self.family = (self.source.family or self.source.uuid) if self.source_id else self.uuid
+        super().save(*args, **kwargs)
+
     # --- what every layer asks --------------------------------------------------------------
 
     @property
@@ -190,6 +207,23 @@ class GenerationTask(models.Model):
 
     def may_set_privacy(self, user) -> bool:
         return self.creator_id == user.id
+
+    def may_review(self, membership) -> bool:
+        """Members and up set the review status; viewers may only comment."""
+        return bool(membership and membership.can_create)
+
+    def set_review(self, status: str, user) -> None:
+        """Record the review status with who set it and when (the last word wins)."""
+        now = timezone.now()
+        GenerationTask.objects.filter(pk=self.pk).update(review_status=status, reviewed_by=user, reviewed_at=now,
+                                                         updated_at=now)
+        self.review_status, self.reviewed_by, self.reviewed_at = status, user, now
+
+    @property
+    def video_seconds(self) -> float:
+        """How long the video is: the stored creation's measure when there is one, else the length asked."""
+        creations = [c for c in self.creations.all() if c.duration]
+        return creations[0].duration if creations else float(self.duration)
 
     def callback_url(self) -> str:
         """The URL the provider calls back (with this task's secret), or "" when callbacks are off."""

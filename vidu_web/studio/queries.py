@@ -9,11 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from . import search
-from .models import ACTIVE_STATES, Creation, Favorite, GenerationTask, State
+from .models import ACTIVE_STATES, Comment, Creation, Favorite, GenerationTask, Project, Review, State
 
 # The largest primary key (a 64-bit integer): a bigger number in a URL names nothing, and
 # SQLite can't even bind it.
@@ -69,6 +70,13 @@ class GalleryFilters:
     model: str = ""
     when: str = ""
     favorites: bool = False
+    project: str = ""  # a project's UUID (checked by the view)
+    review: str = ""  # a Review value
+    fold: bool = False  # one tile per family of versions
+
+    @property
+    def any(self) -> bool:
+        return any((self.q, self.creator, self.mode, self.model, self.when, self.favorites, self.project, self.review))
 
 
 WHEN = {"today": 1, "week": 7, "month": 30, "year": 365}
@@ -93,11 +101,21 @@ def gallery(user, team, filters: GalleryFilters):
         tasks = tasks.filter(finished_at__gte=timezone.now() - timedelta(days=WHEN[filters.when]))
     if filters.favorites:
         tasks = tasks.filter(is_favorite=True)
+    if filters.project:
+        # Only through a project the user may see: another's private project shows nothing.
+        tasks = tasks.filter(project__uuid=filters.project).filter(Q(project__is_private=False) | Q(project__creator=user))
+    if filters.review in Review.values:
+        tasks = tasks.filter(review_status=filters.review)
+    versions = None
+    if filters.fold:
+        tasks, versions = _folded(tasks)
     # A tile needs a few columns: plain rows, with the first creation's files and size in
     # subqueries, cost a fraction of model instances and a prefetch (templatetags/tiles.py).
     first = Creation.objects.filter(task=OuterRef("pk")).order_by("id")
+    folded = {"stacked": versions} if versions is not None else {}
     return tasks.order_by("-finished_at", "-id").values(
-        "id", "finished_at", "uuid", "model", "duration", "credits", "is_private", "is_favorite",
+        "id", "finished_at", "uuid", "model", "duration", "credits", "is_private", "is_favorite", "review_status",
+        **folded,
         text=F("prompt__text"),
         creator_name=F("creator__username"),
         aspect_ratio=F("params__aspect_ratio"),
@@ -106,6 +124,59 @@ def gallery(user, team, filters: GalleryFilters):
         width=Subquery(first.values("width")[:1]),
         height=Subquery(first.values("height")[:1]),
     )
+
+
+def _folded(tasks):
+    """One row per family: its newest version among those the filters keep, and how many
+    versions that is. A row stays unless a newer one of its family passes the same filters."""
+    siblings = tasks.filter(family=OuterRef("family"))
+    newer = siblings.filter(Q(finished_at__gt=OuterRef("finished_at"))
+                            | Q(finished_at=OuterRef("finished_at"), id__gt=OuterRef("id")))
+    count = siblings.order_by().values("family").annotate(n=Count("id")).values("n")
+    return tasks.filter(~Exists(newer)), Subquery(count)
+
+
+def visible_projects(user, team=None):
+    """Projects ``user`` may see (in ``team``, or in any of their teams): the team's shared ones
+    and their own private ones."""
+    if not user.is_authenticated:
+        return Project.objects.none()
+    projects = Project.objects.filter(Q(is_private=False) | Q(creator=user))
+    if team is not None:
+        return projects.filter(team=team)
+    return projects.filter(team__memberships__user=user)
+
+
+def project_list(user, team):
+    """The team's projects ``user`` may see, with how many videos each holds and what they cost
+    (counted over the videos ``user`` may see: a private video stays out of every figure)."""
+    mine = Q(tasks__deleted_at__isnull=True) & (Q(tasks__is_private=False) | Q(tasks__creator=user))
+    return visible_projects(user, team).select_related("creator").annotate(
+        videos=Count("tasks", filter=mine & Q(tasks__state=State.SUCCEEDED)),
+        spent=Sum("tasks__credits", filter=mine & ~Q(tasks__state__in=UNCHARGED_STATES)),
+    ).order_by(Lower("name"))
+
+
+# Vidu refunds a failed or cancelled task (vidu-api.md, "Charges"): it costs nothing.
+UNCHARGED_STATES = (State.FAILED, State.CANCELLED)
+
+
+def project_people(user, project):
+    """Who worked on ``project``: each creator with their videos and credits, most credits first."""
+    rows = (team_tasks(user, project.team).filter(project=project).exclude(state__in=UNCHARGED_STATES)
+            .values(name=F("creator__username")).annotate(tasks=Count("id"), credits=Sum("credits"))
+            .order_by("-credits", "name"))
+    return list(rows)
+
+
+def family(user, task):
+    """Every version of ``task``'s family that ``user`` may see, oldest first, with the prompt."""
+    return (team_tasks(user, task.team).filter(family=task.family).select_related("prompt", "creator")
+            .order_by("created_at", "id"))
+
+
+def comments(task):
+    return Comment.objects.filter(task=task).select_related("author")
 
 
 def after(queryset, cursor: str):

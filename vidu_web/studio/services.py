@@ -45,8 +45,11 @@ def check_images(mode: str, files: list) -> list[images.ImageInfo]:
     return infos
 
 
-def create_task(team, creator, mode: str, params: dict, files: list) -> GenerationTask:
+def create_task(team, creator, mode: str, params: dict, files: list, *, project=None, source=None) -> GenerationTask:
     """Validate, store a Prompt, a pending task and its images, and enqueue its submission.
+
+    ``project``: the project it goes in (checked by the caller); ``source``: the video it was
+    made from (a remix), so it joins that video's family.
 
     ``params`` uses Vidu's field names and JSON types; ``files`` are uploaded files, stored
     files or bytes, in the order the mode needs. Nothing is stored unless everything is valid.
@@ -74,6 +77,8 @@ def create_task(team, creator, mode: str, params: dict, files: list) -> Generati
             duration=duration,
             resolution=resolution,
             params={k: params[k] for k in PARAM_FIELDS if params.get(k) is not None},
+            project=project,
+            source=source,
             **_target(),
             # The submission is enqueued below; the sweep re-enqueues it only if it got lost.
             next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE),
@@ -159,7 +164,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
         copy = GenerationTask.objects.create(
             team=task.team, creator=user, prompt=task.prompt, mode=task.mode, model=task.model,
             duration=task.duration, resolution=task.resolution, params=task.params, **_target(),
-            retry_of=task, next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
+            retry_of=task, source=task, project_id=task.project_id, next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
         for image in task.images.all():
             with image.file.open("rb") as f:
                 data = f.read()
@@ -168,6 +173,14 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
         TaskEvent.objects.create(task=copy, state=State.PENDING, note=f"copy of {task.uuid}")
         transaction.on_commit(lambda: jobs.submit(copy.id))
     return copy
+
+
+def move_to_project(tasks, project) -> int:
+    """Put ``tasks`` (a queryset the caller access-checked) in ``project`` (None: in none); a
+    video is in one project at a time, so this takes it out of any other. Returns how many."""
+    if project is not None:
+        tasks = tasks.filter(team_id=project.team_id)
+    return tasks.update(project=project, updated_at=timezone.now())
 
 
 def rearchive(task: GenerationTask) -> str:

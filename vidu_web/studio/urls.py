@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path
 from django.views.generic import RedirectView
 
-from . import callbacks, health, media, views
+from . import callbacks, health, library_views, media, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="create"), name="home"),
@@ -17,6 +17,13 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/favorite/", views.video_favorite, name="video-favorite"),
     path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
     path("videos/<uuid:task_uuid>/delete/", views.video_delete, name="video-delete"),
+    # The library (library_views.py): projects, review and comments.
+    path("projects/", library_views.projects, name="projects"),
+    path("projects/<uuid:project_uuid>/", library_views.project, name="project"),
+    path("gallery/project/", library_views.gallery_project, name="gallery-project"),
+    path("videos/<uuid:task_uuid>/project/", library_views.video_project, name="video-project"),
+    path("videos/<uuid:task_uuid>/review/", library_views.video_review, name="video-review"),
+    path("videos/<uuid:task_uuid>/comments/", library_views.video_comments, name="video-comments"),
     path("media/<path:name>", media.media, name="media"),
     # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
     path("healthz", health.healthz, name="healthz"),

@@ -24,9 +24,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from vidu_web.teams.access import membership_in
 from vidu_web.vidu import catalog, images
 
-from . import queries, services
+from . import library_views, queries, services
 from .forms import CreateForm, initial_from_task, seed_of
-from .models import ACTIVE_STATES, Favorite, State
+from .models import ACTIVE_STATES, Favorite, Project, Review, State
 from .names import download_name
 from .progress import attach_progress
 
@@ -39,7 +39,7 @@ def _get_task_for_user(request, task_uuid):
     """The task if the signed-in user may see it (their team's, not deleted, not another's
     private one); 404 otherwise, so nothing reveals that it exists."""
     return get_object_or_404(
-        queries.visible_tasks(request.user).select_related("prompt", "creator", "team"), uuid=task_uuid
+        queries.visible_tasks(request.user).select_related("prompt", "creator", "team", "project"), uuid=task_uuid
     )
 
 
@@ -88,11 +88,27 @@ def _is_edit(source):
     return source is not None and source.state in (State.FAILED, State.CANCELLED)
 
 
+def _chosen_project(request):
+    """The project asked for by ``project`` (a UUID), or None when none is; raises ValueError
+    when it names no project the user may see in the team they work in."""
+    value = (request.POST.get("project") or request.GET.get("project") or "").strip()
+    if not value:
+        return None
+    try:
+        return queries.visible_projects(request.user, request.team).get(uuid=uuid.UUID(value))
+    except (ValueError, Project.DoesNotExist):
+        raise ValueError(value) from None
+
+
 @require_http_methods(["GET", "POST"])
 def create(request):
     membership = request.membership
     source = _remix_source(request)
     status = 200
+    try:
+        project, project_error = _chosen_project(request), ""
+    except ValueError:
+        project, project_error = None, "That project isn't one of this team's: pick another, or none."
     if request.method == "POST" and "_refresh" in request.POST:
         form = CreateForm(initial=request.POST.dict())
     elif request.method == "POST":
@@ -105,33 +121,39 @@ def create(request):
         elif refusal:
             form.is_valid()
             form.add_error("images", refusal)
+        elif project_error:
+            form.is_valid()
+            form.add_error(None, project_error)
         elif form.is_valid():
             try:
                 task = services.create_task(
-                    request.team, request.user, form.mode, form.params(), _remix_files(source, form)
+                    request.team, request.user, form.mode, form.params(), _remix_files(source, form),
+                    project=project, source=source,
                 )
             except services.TaskRejected as exc:
                 form.add_rejection(exc.errors)
             else:
-                return _created(request, form, task, source)
+                return _created(request, form, task, source, project)
     else:
         keep_seed = request.GET.get("seed") == "reuse" or _is_edit(source)
         initial = initial_from_task(source, keep_seed=keep_seed) if source else request.GET.dict()
         form = CreateForm(initial=initial)
     context = _create_context(request, form, source)
+    context["project"] = project
     if request.htmx and request.method == "POST":
         return render(request, "studio/create.html#create_form", context, status=status)
     return render(request, "studio/create.html", context, status=status)
 
 
-def _created(request, form, task, source):
+def _created(request, form, task, source, project=None):
     if not request.htmx:
         messages.success(request, f"Started: your video is on its way.{_dropped_note(form)}")
-        return redirect("create")
+        # The next one goes in the same project unless the creator picks another.
+        return redirect(reverse("create") + (f"?project={project.uuid}" if project else ""))
     task = queries.user_tasks(request.user, request.team).get(pk=task.pk)
     attach_progress(request.team, [task])
     context = _create_context(request, form, source, recent=[])
-    context.update(new_task=task, created=True, polling=True)
+    context.update(new_task=task, created=True, polling=True, project=project)
     return render(request, "studio/create.html#created", context)
 
 
@@ -167,6 +189,7 @@ def _create_context(request, form, source, recent=None):
         "polling": any(t.is_active for t in recent),
         "can_create": request.membership.can_create,
         "viewer_message": _viewer_message(request.membership),
+        "projects": queries.visible_projects(request.user, request.team).values("uuid", "name"),
     }
 
 
@@ -297,7 +320,18 @@ def _gallery_filters(request):
         model=get.get("model", "") if get.get("model") in catalog.MODELS else "",
         when=get.get("when", "") if get.get("when") in queries.WHEN else "",
         favorites=get.get("favorites") in ("1", "on", "true"),
+        project=_uuid_param(request, "project"),
+        review=get.get("review", "") if get.get("review") in Review.values else "",
+        fold=get.get("fold") in ("1", "on", "true"),
     )
+
+
+def _uuid_param(request, name):
+    """A UUID query parameter in canonical form, or "" when absent or malformed (then ignored)."""
+    try:
+        return str(uuid.UUID(request.GET.get(name, "")))
+    except ValueError:
+        return ""
 
 
 @require_GET
@@ -313,6 +347,7 @@ def gallery(request):
         "has_next": has_next and bool(query["after"]),
         "filters": filters,
         "next_query": query.urlencode(),
+        "selectable": request.membership.can_create,
     }
     if request.htmx and cursor:
         return render(request, "studio/gallery.html#items", context)
@@ -323,13 +358,19 @@ def gallery(request):
         modes=catalog.MODES,
         models=catalog.MODELS.values(),
         whens=[("", "Any time"), ("today", "Today"), ("week", "Past week"), ("month", "Past month"), ("year", "Past year")],
+        projects=list(queries.visible_projects(request.user, request.team).values_list("uuid", "name")),
+        reviews=Review.choices,
     )
     return render(request, "studio/gallery.html", context)
 
 
 @require_GET
 def video(request, task_uuid):
-    task = _get_task_for_user(request, task_uuid)
+    return video_page(request, _get_task_for_user(request, task_uuid))
+
+
+def video_page(request, task, *, comment_form=None, status=200):
+    """The video page; ``comment_form``: a comment refused, shown with its message and text."""
     membership = membership_in(request.user, task.team_id)
     attach_progress(task.team, [task])
     creation = task.creations.order_by("id").first()
@@ -343,8 +384,9 @@ def video(request, task_uuid):
         "can_delete": task.may_manage(request.user, membership),
         "can_create": membership.can_create,
         "params": _param_rows(task),
+        **library_views.video_context(request, task, membership, comment_form),
     }
-    return render(request, "studio/video.html", context)
+    return render(request, "studio/video.html", context, status=status)
 
 
 def _downloads(task, creation):

@@ -9,6 +9,7 @@ from django import template
 from django.core.files.storage import default_storage
 from django.urls import reverse
 
+from vidu_web.studio.library import Review
 from vidu_web.vidu.catalog import ASPECT_RATIOS, MODELS
 
 register = template.Library()
@@ -55,5 +56,9 @@ def gallery_tiles(rows):
             "favorite": row["is_favorite"],
             "ratio": ratio,
             "ratio_class": RATIO_CLASS[ratio],
+            # A draft is every video's start: only a status someone set is worth a badge.
+            "review": row.get("review_status", Review.DRAFT),
+            "review_label": Review(row.get("review_status") or Review.DRAFT).label,
+            "versions": row.get("stacked") or 1,  # only when the gallery folds families
         })
     return out
