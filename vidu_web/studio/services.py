@@ -145,20 +145,22 @@ def cancel_task(task: GenerationTask) -> str:
     return "Cancelled; Vidu refunds its credits."
 
 
-def retry_task(task: GenerationTask, user) -> GenerationTask:
+def retry_task(task: GenerationTask, user, *, for_creator: bool = False) -> GenerationTask:
     """The task that will run again: the same one if it never reached Vidu, else a copy.
 
     A submission that Vidu refused (or we never sent) is reset and sent again. A task that
     Vidu accepted, or may have (outcome unknown), is copied into a new task with a new UUID,
-    so the old one is never created twice.
+    so the old one is never created twice. Either way the estimate is reserved again, and a
+    create past the budget or the spender's cap is refused (TaskRejected).
     """
     if not task.can_retry:
         raise TaskRejected({"task": "Only a failed or cancelled task can be tried again."})
     # A teammate's task is tried again as a copy in the name of whoever asks: it is their spend.
-    if task.creator_id == user.id:
+    # Staff in the admin act for the creator (``for_creator``): the task stays theirs.
+    if task.creator_id == user.id or for_creator:
         with transaction.atomic():
             estimate = spend.estimate_for_task(task).credits
-            _reserve(task.team, user, estimate)
+            _reserve(task.team, task.creator, estimate)
             if task.reset_for_retry(user, estimate=estimate):
                 transaction.on_commit(lambda: jobs.submit(task.id))
                 return task
