@@ -143,3 +143,10 @@ def test_the_account_endpoint_needs_a_key(sandbox):
 
 def test_month_bounds_stay_where_the_team_page_looks(team_a):
     assert queries.month_bounds() == spend.month_bounds()
+
+
+def test_the_video_page_says_a_failed_tasks_credits_were_refunded(alice_client, team_a, alice):
+    failed = make_task(team_a, alice, state=State.FAILED, credits=200, err_code="CreationPolicyViolation")
+    done = make_task(team_a, alice, credits=40)
+    assert "200 <span class=\"muted\">(refunded)</span>" in alice_client.get(f"/videos/{failed.uuid}/").content.decode()
+    assert "(refunded)" not in alice_client.get(f"/videos/{done.uuid}/").content.decode()
