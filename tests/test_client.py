@@ -105,7 +105,7 @@ def test_cancel_before_scheduling(sandbox):
     created = client.text2video(model="viduq2", prompt="x", off_peak=True)
     client.cancel(created.task_id)
     task = finished(client, created.task_id)
-    assert (task.state, task.err_code, task.credits, task.creations) == ("failed", "UserCancelled", 0, ())
+    assert (task.state, task.err_code, task.credits, task.creations) == ("failed", "UserCancelled", created.credits, ())
 
 
 def test_cancel_too_late_is_a_final_error(sandbox):

@@ -126,11 +126,13 @@ def test_the_schedule_itself_never_runs_more_than_five():
 
 def test_cancel_before_scheduling(sandbox):
     key = unique_key()
-    task_id = create(sandbox, key)["task_id"]
+    created = create(sandbox, key)
+    task_id = created["task_id"]
     response = api(sandbox, "POST", f"/ent/v2/tasks/{task_id}/cancel", key, json={"id": task_id})
     assert (response.status_code, response.json()) == (200, {})
     task = query(sandbox, key, task_id)
-    assert (task["state"], task["err_code"], task["credits"], task["creations"]) == ("failed", "UserCancelled", 0, [])
+    # Refunded, and still reporting what it cost, as Vidu does (vidu-api.md 6b).
+    assert (task["state"], task["err_code"], task["credits"], task["creations"]) == ("failed", "UserCancelled", created["credits"], [])
     time.sleep(1.2)  # long enough to have finished, had it not been cancelled
     assert query(sandbox, key, task_id)["state"] == "failed"
 

@@ -45,14 +45,14 @@ def test_it_sums_this_months_credits_per_member_and_for_the_team(alice_client, a
     make_task(team_a, alice, credits=5)
     make_task(team_a, bob, credits=7)
     make_task(team_a, bob, credits=None)  # not charged (yet)
-    make_task(team_a, bob, credits=100, deleted_at=timezone.now())
+    make_task(team_a, bob, credits=100, deleted_at=timezone.now())  # paid for: deleting hides nothing
     make_task(team_a, bob, credits=1000, created_at=queries.month_bounds()[0] - timedelta(seconds=1))
     make_task(charlie.teams.get(), charlie, credits=500)
     page = alice_client.get("/team/")
     rows = {m.user.username: m.spent for m in page.context["rows"]}
-    assert rows == {"alice": 15, "bob": 7}
-    assert page.context["spend"].total == 22
-    assert "<td class=\"num\" data-total>22</td>" in page.content.decode()
+    assert rows == {"alice": 15, "bob": 107}
+    assert page.context["spend"].total == 122
+    assert "<td class=\"num\" data-total>122</td>" in page.content.decode()
 
 
 def test_a_former_members_credits_still_count_for_the_team(alice_client, alice, team_a, django_user_model):

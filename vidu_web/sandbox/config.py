@@ -27,6 +27,9 @@ class Config:
     cover_ttl: int = 3600  # X-Amz-Expires of cover URLs
     callback_retries: int = 3  # extra attempts for success/failed callbacks
     callback_timeout: float = 5.0
+    # Each API key's account: creates draw it down, failed and cancelled tasks give their credits
+    # back (GET {prefix}/credits reports what is left; a create costing more is CreditInsufficient).
+    credit_balance: int = 10_000_000
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -4,6 +4,7 @@ Vidu's API, under both ``/ent/v2`` and ``/v2``:
   POST {prefix}/text2video | img2video | start-end2video | reference2video
   GET  {prefix}/tasks/{id}/creations
   POST {prefix}/tasks/{id}/cancel
+  GET  {prefix}/credits   (the key's account: credits left, concurrency, tasks waiting)
 Any ``Authorization: Token <key>`` or ``Bearer <key>`` works; the key owns its tasks (another key
 gets 404), counts their concurrency (``max_running`` = 5 in processing, the rest queueing) and
 signs their callbacks. Errors always use Vidu's body ``{code, reason, message, metadata.trace_id}``.
@@ -17,7 +18,11 @@ edited). The video is one of six small real clips in ``media/``, chosen by the s
 
 Cancel answers ``{}`` while the task is created or queueing (and again for a task already
 cancelled); afterwards 400 ``BadRequest`` with the message ``task state is scheduled, can not
-cancel``. A cancelled task queries as ``failed``, ``err_code`` ``UserCancelled``, credits 0.
+cancel``. A cancelled task queries as ``failed``, ``err_code`` ``UserCancelled``.
+
+Charges (vidu-api.md 6b): each key has ``credit_balance`` credits; a create costing more than is
+left answers 400 ``CreditInsufficient``. A task that ends ``failed`` (cancelled, or by a marker)
+gives its credits back, and still reports them in ``credits`` (the charge that was refunded).
 
 Markers in the prompt, for tests and demos:
   [fail:Reason]    the task runs one step of processing, then ends ``failed`` with err_code Reason,
@@ -132,6 +137,8 @@ class SandboxApp:
     def _route(self, route: str):
         if route in catalog.MODES:
             return self.create, ("POST",), None
+        if route == "credits":
+            return self.credits, ("GET",), None
         match = TASK_PATH.match(route)
         if match is None:
             return None, (), None
@@ -154,7 +161,11 @@ class SandboxApp:
         except rules.Refusal as exc:
             headers = [("Retry-After", "1")] if exc.status == 429 else []
             return error_response(exc.status, exc.reason, exc.message, headers)
-        task = self._new_task(key, mode, params, request.base_url)
+        with self.store.lock:  # two creates at once must not both take the last credits
+            remain = self.store.account(key, time.time(), self.config)["remain"]
+            if rules.credits_for(rules.effective(mode, params)) > remain:
+                return error_response(400, "CreditInsufficient", f"the account has {max(remain, 0)} credits left")
+            task = self._new_task(key, mode, params, request.base_url)
         return json_response(self._create_body(task, sent["model"]))
 
     def _new_task(self, key: str, mode: str, params: dict, base_url: str) -> Task:
@@ -204,6 +215,15 @@ class SandboxApp:
         if not self.store.cancel(task, time.time(), self.config):
             return error_response(400, "BadRequest", NOT_CANCELLABLE)
         return json_response({})
+
+    def credits(self, request: Request, key: str, _route: str) -> Response:
+        """The account, in Vidu's shape: one metered line (``show_detail`` changes nothing here)."""
+        account = self.store.account(key, time.time(), self.config)
+        return json_response({"remains": [{
+            "type": "metered", "credit_remain": max(account["remain"], 0),
+            "concurrency_limit": self.config.max_running, "current_concurrency": account["running"],
+            "queue_count": account["queued"],
+        }], "packages": []})
 
     def render(self, task: Task, at: float) -> dict:
         """The query response for ``task`` as of ``at`` (also a callback's body)."""

@@ -146,14 +146,26 @@ class TaskStore:
             if task.started_at is not None:
                 return False
             self._keys[task.key].remove(task)
-            task.cancelled = True
-            task.credits = 0  # refunded
+            task.cancelled = True  # refunded; ``credits`` still says what it cost, as Vidu's do
             return True
 
     def advance_all(self, now: float, config: Config) -> None:
         with self.lock:
             for scheduler in self._keys.values():
                 scheduler.advance(now, config.max_running)
+
+    def account(self, key: str, now: float, config: Config) -> dict:
+        """``key``'s account as of ``now``: credits left (failed and cancelled tasks are refunded),
+        tasks processing and tasks waiting."""
+        with self.lock:
+            scheduler = self._keys.get(key)
+            if scheduler is not None:
+                scheduler.advance(now, config.max_running)
+            states = [(t.state_at(now), t.credits) for t in self.tasks.values() if t.key == key]
+        charged = sum(credits for state, credits in states if state != "failed")
+        return {"remain": config.credit_balance - charged,
+                "running": sum(1 for state, _ in states if state == "processing"),
+                "queued": sum(1 for state, _ in states if state in ("created", "queueing"))}
 
     def counts(self) -> dict:
         with self.lock:

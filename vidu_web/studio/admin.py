@@ -92,7 +92,11 @@ class GenerationTaskAdmin(admin.ModelAdmin):
     @admin.action(description="Retry (a failed submission is reset; otherwise a copy is made)")
     def retry(self, request, queryset):
         for task in queryset.filter(state__in=RETRYABLE_STATES):
-            again = services.retry_task(task, request.user)
+            try:
+                again = services.retry_task(task, request.user, for_creator=True)
+            except services.TaskRejected as exc:  # past the team's budget or the creator's cap
+                self.message_user(request, f"{task.uuid}: " + "; ".join(exc.errors.values()), messages.ERROR)
+                continue
             note = "reset and queued" if again.pk == task.pk else f"copied into {again.uuid}"
             self.message_user(request, f"{task.uuid}: {note}.", messages.SUCCESS)
 

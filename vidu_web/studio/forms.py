@@ -153,6 +153,15 @@ class CreateForm(forms.Form):
                 break
         return cleaned
 
+    def priced(self) -> tuple[str, int, str, dict]:
+        """The settings a price depends on, as they stand (typed or defaulted): model, length,
+        resolution and the flags (audio, off-peak), for the estimate beside Generate."""
+        resolution = self["resolution"].value()
+        if resolution not in self.spec.resolutions_for(self.duration):
+            resolution = self.spec.default_resolution_for(self.duration)
+        flags = {name: self[name].value() in (True, "on", "true", "1", "True") for name in ("audio", "off_peak")}
+        return self.spec.name, self.duration, resolution, flags
+
     def _image_error(self, message):
         self.errors.setdefault("images", self.error_class()).append(message)
 

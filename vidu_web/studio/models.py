@@ -136,6 +136,9 @@ class GenerationTask(models.Model):
     upstream_state = models.CharField(max_length=20, blank=True)
     progress = models.PositiveSmallIntegerField(null=True, blank=True, help_text="The provider's progress, when it gives one.")
     credits = models.IntegerField(null=True, blank=True)
+    # What it was expected to cost when made (teams/spend.py): held against the budget and the
+    # creator's cap until the provider's ``credits`` settle it.
+    estimate = models.IntegerField(null=True, blank=True)
     seed_used = models.BigIntegerField(null=True, blank=True)
     err_code = models.CharField(max_length=60, blank=True)
     error = models.TextField(blank=True, help_text="Why it failed, in words a creator understands.")
@@ -486,14 +489,16 @@ class GenerationTask(models.Model):
         return self.set_state(State.CANCELLED, expected=POLLED_STATES, err_code="UserCancelled", error="Cancelled.",
                               note="cancelled upstream (refunded)", calls=1)
 
-    def reset_for_retry(self, user) -> bool:
-        """A submission refused (or never sent) goes again as the same task: nothing exists upstream."""
+    def reset_for_retry(self, user, estimate=None) -> bool:
+        """A submission refused (or never sent) goes again as the same task: nothing exists
+        upstream. ``estimate`` is what it holds against the budget again until it is charged."""
         from . import timing
 
         if self.state != State.FAILED or self.upstream_id or self.err_code == OUTCOME_UNKNOWN:
             return False
         return self.set_state(State.PENDING, expected=State.FAILED, note=f"retried by {user}", attempts=0,
-                              err_code="", error="", create_sent_at=None, finished_at=None,
+                              err_code="", error="", create_sent_at=None, finished_at=None, credits=None,
+                              estimate=estimate,
                               next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
 
 

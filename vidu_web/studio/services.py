@@ -6,6 +6,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from vidu_web.teams import spend
 from vidu_web.vidu import catalog, images
 
 from . import jobs, providers, timing
@@ -66,7 +67,10 @@ def create_task(team, creator, mode: str, params: dict, files: list, *, project=
     spec = catalog.MODELS[params["model"]]
     duration = params.get("duration") or spec.default_duration
     resolution = params.get("resolution") or spec.default_resolution_for(duration)
+    kept = {k: params[k] for k in PARAM_FIELDS if params.get(k) is not None}
+    estimate = spend.estimate(team, spec.name, duration, resolution, kept).credits
     with transaction.atomic():
+        _reserve(team, creator, estimate)
         prompt = Prompt.objects.create(team=team, author=creator, text=params.get("prompt") or "")
         task = GenerationTask.objects.create(
             team=team,
@@ -76,7 +80,8 @@ def create_task(team, creator, mode: str, params: dict, files: list, *, project=
             model=spec.name,
             duration=duration,
             resolution=resolution,
-            params={k: params[k] for k in PARAM_FIELDS if params.get(k) is not None},
+            params=kept,
+            estimate=estimate,
             project=project,
             source=source,
             **_target(),
@@ -91,6 +96,15 @@ def create_task(team, creator, mode: str, params: dict, files: list, *, project=
         TaskEvent.objects.create(task=task, state=State.PENDING)
         transaction.on_commit(lambda: jobs.submit(task.id))
     return task
+
+
+def _reserve(team, user, estimate) -> None:
+    """Hold ``estimate`` against the budget and ``user``'s cap (inside the creating
+    transaction), or refuse before anything is made."""
+    try:
+        spend.reserve(team.pk, user, estimate)
+    except spend.LimitReached as exc:
+        raise TaskRejected({exc.limit.kind: str(exc)}) from None
 
 
 def _target() -> dict:
@@ -136,18 +150,25 @@ def cancel_task(task: GenerationTask) -> str:
     return "Cancelled; Vidu refunds its credits."
 
 
-def retry_task(task: GenerationTask, user) -> GenerationTask:
+def retry_task(task: GenerationTask, user, *, for_creator: bool = False) -> GenerationTask:
     """The task that will run again: the same one if it never reached Vidu, else a copy.
 
     A submission that Vidu refused (or we never sent) is reset and sent again. A task that
     Vidu accepted, or may have (outcome unknown), is copied into a new task with a new UUID,
-    so the old one is never created twice.
+    so the old one is never created twice. Either way the estimate is reserved again, and a
+    create past the budget or the spender's cap is refused (TaskRejected).
     """
     if not task.can_retry:
         raise TaskRejected({"task": "Only a failed or cancelled task can be tried again."})
-    if task.reset_for_retry(user):
-        transaction.on_commit(lambda: jobs.submit(task.id))
-        return task
+    # A teammate's task is tried again as a copy in the name of whoever asks: it is their spend.
+    # Staff in the admin act for the creator (``for_creator``): the task stays theirs.
+    if task.creator_id == user.id or for_creator:
+        with transaction.atomic():
+            estimate = spend.estimate_for_task(task).credits
+            _reserve(task.team, task.creator, estimate)
+            if task.reset_for_retry(user, estimate=estimate):
+                transaction.on_commit(lambda: jobs.submit(task.id))
+                return task
     # One copy per failed task: a second click (or a second tab) gets the first copy back.
     existing = GenerationTask.objects.filter(retry_of=task).first()
     if existing:
@@ -159,12 +180,16 @@ def retry_task(task: GenerationTask, user) -> GenerationTask:
 
 
 def copy_task(task: GenerationTask, user) -> GenerationTask:
-    """A new pending task with the same prompt, parameters and input images."""
+    """A new pending task with the same prompt, parameters and input images, made (and paid
+    for) by ``user``."""
+    estimate = spend.estimate_for_task(task).credits
     with transaction.atomic():
+        _reserve(task.team, user, estimate)
         copy = GenerationTask.objects.create(
             team=task.team, creator=user, prompt=task.prompt, mode=task.mode, model=task.model,
-            duration=task.duration, resolution=task.resolution, params=task.params, **_target(),
-            retry_of=task, source=task, project_id=task.project_id, next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
+            duration=task.duration, resolution=task.resolution, params=task.params, estimate=estimate, **_target(),
+            retry_of=task, source=task, project_id=task.project_id,
+            next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
         for image in task.images.all():
             with image.file.open("rb") as f:
                 data = f.read()

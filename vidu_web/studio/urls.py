@@ -8,6 +8,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="create"), name="home"),
     path("create/", views.create, name="create"),
     path("create/params/", views.create_params, name="create-params"),
+    path("create/estimate/", views.create_estimate, name="create-estimate"),
     path("tasks/", views.tasks, name="tasks"),
     path("tasks/progress/", views.progress, name="progress"),
     path("tasks/<uuid:task_uuid>/cancel/", views.task_cancel, name="task-cancel"),

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from vidu_web.teams import audit, spend
 from vidu_web.teams.access import membership_in
 from vidu_web.vidu import catalog, images
 
@@ -190,7 +191,27 @@ def _create_context(request, form, source, recent=None):
         "can_create": request.membership.can_create,
         "viewer_message": _viewer_message(request.membership),
         "projects": queries.visible_projects(request.user, request.team).values("uuid", "name"),
+        **_estimate_context(request, form),
     }
+
+
+def _estimate_context(request, form):
+    """The price beside Generate and the limits it would come near (two or three queries)."""
+    model, duration, resolution, flags = form.priced()
+    estimate = spend.estimate(request.team, model, duration, resolution, flags)
+    limits = [limit for limit in spend.limits(request.team, request.membership) if limit.limit]
+    return {
+        "estimate": estimate,
+        "limit_notes": [(limit, limit.refuses(estimate.credits)) for limit in limits
+                        if limit.warn or limit.refuses(estimate.credits)],
+    }
+
+
+@require_GET
+def create_estimate(request):
+    """The estimate for the settings as they are now (htmx asks on each change)."""
+    form = CreateForm(initial=request.GET.dict())
+    return render(request, "studio/create.html#estimate", _estimate_context(request, form))
 
 
 @require_GET
@@ -286,7 +307,11 @@ def task_retry(request, task_uuid):
     except services.TaskRejected as exc:
         messages.error(request, "Couldn't try again: " + "; ".join(exc.errors.values()))
         return redirect(back)
-    messages.success(request, "Trying again: a new task is on its way.")
+    note = ""
+    if task.creator_id != request.user.id:
+        owner = task.creator.get_username() if task.creator else "a former member"
+        note = f" It runs in your name and its credits count as yours, not {owner}'s."
+    messages.success(request, "Trying again: a new task is on its way." + note)
     return redirect(_landing(back, task, new))
 
 
@@ -437,8 +462,12 @@ def video_privacy(request, task_uuid):
     task = _get_task_for_user(request, task_uuid)
     if not task.may_set_privacy(request.user):
         raise PermissionDenied("Only its creator can change who sees a video.")
-    task.is_private = request.POST.get("private") in ("1", "on", "true")
-    task.save(update_fields=["is_private", "updated_at"])
+    was_private, task.is_private = task.is_private, request.POST.get("private") in ("1", "on", "true")
+    with transaction.atomic():
+        task.save(update_fields=["is_private", "updated_at"])
+        if task.is_private != was_private:
+            audit.record(task.team, request.user, "video-private" if task.is_private else "video-shared",
+                         _audit_target(task), request, task=str(task.uuid))
     messages.success(request, "Only you can see it now." if task.is_private else "Your team can see it now.")
     return redirect("video", task.uuid)
 
@@ -449,5 +478,13 @@ def video_delete(request, task_uuid):
     with transaction.atomic():
         task.deleted_at = timezone.now()
         task.save(update_fields=["deleted_at", "updated_at"])
+        audit.record(task.team, request.user, "video-deleted", _audit_target(task), request, task=str(task.uuid),
+                     creator=task.creator.get_username() if task.creator else "")
     messages.success(request, "Deleted: it's gone from every list.")
     return redirect("gallery")
+
+
+def _audit_target(task):
+    """A video as the audit log names it: the start of its prompt (or its mode) and its id."""
+    words = task.prompt.text[:60] or catalog.MODES.get(task.mode, task.mode)
+    return f"“{words}” ({str(task.uuid)[:8]})"

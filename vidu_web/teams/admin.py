@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from .models import Membership, Team
+from .models import AuditEvent, Membership, Team
 
 
 class MembershipInline(admin.TabularInline):
@@ -31,8 +31,28 @@ class TeamAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ("user", "team", "role", "joined_at")
+    list_display = ("user", "team", "role", "credit_cap", "joined_at")
     list_filter = ("role", "team__personal")
     search_fields = ("user__username", "user__email", "team__name")
     list_select_related = ("user", "team")
     raw_id_fields = ("user", "team")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: an audit log that staff could edit would prove nothing."""
+
+    list_display = ("at", "team", "actor", "action", "target", "ip")
+    list_filter = ("action",)
+    search_fields = ("team__name", "actor__username", "target")
+    list_select_related = ("team", "actor")
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

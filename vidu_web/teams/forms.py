@@ -110,9 +110,38 @@ class BudgetForm(forms.ModelForm):
         min_value=0,
         max_value=BUDGET_MAX,
         help_text="Credits the team may spend each calendar month (UTC). 0 means no budget.",
-        error_messages={"required": "Type a number of credits, or 0 for no budget."},
+        error_messages={
+            "required": "Type a number of credits, or 0 for no budget.",
+            "invalid": "Type a whole number of credits, or 0 for no budget.",
+            "min_value": "A budget can't be negative: 0 means no budget.",
+            "max_value": f"A budget can be at most {BUDGET_MAX} credits.",
+        },
     )
 
     class Meta:
         model = Team
         fields = ["credit_budget"]
+
+
+class CapForm(forms.ModelForm):
+    """A member's monthly credit cap, set by an owner (0: none)."""
+
+    credit_cap = forms.IntegerField(
+        min_value=0,
+        max_value=BUDGET_MAX,
+        error_messages={
+            "required": "Type a number of credits, or 0 for no cap.",
+            "invalid": "Type a whole number of credits, or 0 for no cap.",
+            "min_value": "A cap can't be negative: 0 means no cap.",
+            "max_value": f"A cap can be at most {BUDGET_MAX} credits.",
+        },
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["credit_cap"]
+
+    def __init__(self, *args, member: Membership, **kwargs):
+        super().__init__(*args, instance=member, **kwargs)
+        self.member = member
+        self.old = member.credit_cap

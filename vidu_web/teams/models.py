@@ -4,6 +4,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.text import slugify
 
 
@@ -51,6 +52,8 @@ class Membership(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    # Credits this member may spend each calendar month (UTC); 0 means no cap.
+    credit_cap = models.PositiveIntegerField(default=0)
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -67,3 +70,24 @@ class Membership(models.Model):
     @property
     def is_admin(self):
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
+
+
+class AuditEvent(models.Model):
+    """Who did what to a team, when and from where (teams/audit.py writes them)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="audit_events")
+    # Kept when the account goes: the event stays, saying nobody.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    action = models.SlugField(max_length=40)  # e.g. "budget-changed", "video-deleted"
+    target = models.CharField(max_length=200, blank=True)  # what it was done to, in words
+    details = models.JSONField(default=dict, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["team", "-at"], name="audit_by_team")]
+
+    def __str__(self):
+        return f"{self.action} {self.target} by {self.actor_id} at {self.at:%Y-%m-%d %H:%M}"

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from django.db.models import Sum
-from django.utils import timezone
-
-from .models import Membership
+from .models import AuditEvent, Membership
+from .spend import WARN_AT, Totals, by_creator, month_bounds, month_tasks, total  # noqa: F401 (month_bounds: shared)
 
 ROLE_ORDER = {role: n for n, role in enumerate(Membership.Role.values)}
-
-
-def month_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The start of this calendar month (UTC) and of the next one."""
-    now = (now or timezone.now()).astimezone(UTC)
-    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
-    return start, end
 
 
 def members(team):
@@ -28,23 +18,11 @@ def members(team):
     return rows
 
 
-def credits_by_creator(team, start, end):
-    """Credits spent on the team's live tasks created in [start, end), per creator id, in one
-    query. The key None collects tasks whose creator's account is gone."""
-    # Through the reverse relation: teams must not import studio (studio depends on teams).
-    rows = (
-        team.tasks.filter(deleted_at__isnull=True, created_at__gte=start, created_at__lt=end)
-        .values("creator_id")
-        .annotate(spent=Sum("credits"))
-        .order_by()
-    )
-    return {row["creator_id"]: row["spent"] or 0 for row in rows}
-
-
 @dataclass
 class Spend:
     month_start: datetime
-    total: int
+    total: int  # what counts against the budget: spent, and reserved by unsettled videos
+    reserved: int
     by_others: int  # former members and deleted accounts
     budget: int
     left: int | None  # None when no budget is set; negative when over
@@ -63,19 +41,33 @@ class Spend:
             return 0
         return min(100, round(100 * self.total / self.budget))
 
+    @property
+    def warn(self):
+        """From 80 % of the budget the page warns (spend.WARN_AT)."""
+        return bool(self.budget) and 100 * self.total >= WARN_AT * self.budget
+
 
 def spend(team, rows, now=None):
-    """Attach ``spent`` to each membership in ``rows`` and sum up the team's month."""
-    start, end = month_bounds(now)
-    by_creator = credits_by_creator(team, start, end)
+    """Attach ``spent`` (what counts: spent and reserved), ``totals`` and ``cap_percent`` to each
+    membership in ``rows`` and sum up the team's month (one query; spend.py says what counts)."""
+    per_creator = by_creator(month_tasks(team, now))
     for m in rows:
-        m.spent = by_creator.get(m.user_id, 0)
-    total = sum(by_creator.values())
+        m.totals = per_creator.get(m.user_id, Totals())
+        m.spent = m.totals.committed
+        m.cap_percent = round(100 * m.spent / m.credit_cap) if m.credit_cap else 0
+        m.cap_warn = bool(m.credit_cap) and m.cap_percent >= WARN_AT
+    team_totals = total(per_creator)
     budget = team.credit_budget
     return Spend(
-        month_start=start,
-        total=total,
-        by_others=total - sum(m.spent for m in rows),
+        month_start=month_bounds(now)[0],
+        total=team_totals.committed,
+        reserved=team_totals.reserved,
+        by_others=team_totals.committed - sum(m.spent for m in rows),
         budget=budget,
-        left=budget - total if budget else None,
+        left=budget - team_totals.committed if budget else None,
     )
+
+
+def audit_events(team):
+    """The team's audit log, newest first, with who did each thing (one query per page)."""
+    return AuditEvent.objects.filter(team=team).select_related("actor").order_by("-at", "-id")

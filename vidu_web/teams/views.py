@@ -6,20 +6,28 @@ team may look and may leave; changing others needs an owner or admin (403 otherw
 studio's views).
 """
 
+import logging
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import queries
+from . import audit, queries
+from . import usage as figures
 from .access import SESSION_KEY, membership_in
-from .forms import AddMemberForm, BudgetForm, RemoveForm, RoleForm
+from .forms import AddMemberForm, BudgetForm, CapForm, RemoveForm, RoleForm
 from .models import Membership, Team
 
+log = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1  # the largest primary key (64-bit)
 
 
@@ -60,7 +68,7 @@ def _lock(request):
     return membership_in(request.user, request.team.pk)  # 404 if they were removed meanwhile
 
 
-def _page(request, *, add_form=None, budget_form=None, failed=None):
+def _page(request, *, add_form=None, budget_form=None, failed=None, failed_cap=None):
     """The page, or its body for htmx. ``failed`` is a bound form for one member's row."""
     me = request.membership
     if request.method == "POST":  # what the POST just changed: the budget, or my own role
@@ -72,6 +80,9 @@ def _page(request, *, add_form=None, budget_form=None, failed=None):
         mine = failed is not None and failed.member.pk == row.pk
         row.role_errors = failed.errors.get("role", []) if mine else []
         row.remove_errors = failed.non_field_errors() if mine else []
+        capped = failed_cap is not None and failed_cap.member.pk == row.pk
+        row.cap_errors = failed_cap.errors.get("credit_cap", []) if capped else []
+        row.cap_value = failed_cap.data.get("credit_cap", "")[:20] if capped else None
     context = {
         "team": team,
         "me": me,
@@ -108,6 +119,7 @@ def member_add(request):
         form = AddMemberForm(request.POST, team=actor.team, actor=actor)
         if form.is_valid():
             added = form.save()
+            audit.record(actor.team, request.user, "member-added", added.user.get_username(), request, role=added.role)
     if not form.is_valid():
         return _page(request, add_form=form)
     return _done(request, f"{added.user.get_username()} joined {actor.team.name} as {added.get_role_display().lower()}.")
@@ -120,8 +132,11 @@ def member_role(request, membership_id: int):
         member = _get_member(request, membership_id)  # 404 before 403: another team's ids say nothing
         _require_admin(actor)
         form = RoleForm(request.POST, member=member, actor=actor)
+        old_role = member.role
         if form.is_valid():
             form.save()
+            audit.record(actor.team, request.user, "role-changed", member.user.get_username(), request,
+                         old=old_role, new=member.role)
     if not form.is_valid():
         return _page(request, failed=form)
     return _done(request, f"{member.user.get_username()} is now {member.get_role_display().lower()}.")
@@ -139,6 +154,8 @@ def member_remove(request, membership_id: int):
         form = RemoveForm(request.POST, member=member, actor=actor)
         if form.is_valid():
             form.save()
+            audit.record(actor.team, request.user, "member-left" if leaving else "member-removed",
+                         member.user.get_username(), request, role=member.role)
     if not form.is_valid():
         return _page(request, failed=form)
     if leaving:
@@ -153,11 +170,138 @@ def budget(request):
         actor = _lock(request)
         if actor.role != Membership.Role.OWNER:
             raise PermissionDenied("Only the team's owners can set its budget.")
+        old = actor.team.credit_budget
         form = BudgetForm(request.POST, instance=actor.team)
         if form.is_valid():
             team = form.save()
+            audit.record(team, request.user, "budget-changed", team.name, request, old=old, new=team.credit_budget)
     if not form.is_valid():
         return _page(request, budget_form=form)
     if team.credit_budget:
         return _done(request, f"The monthly budget is now {team.credit_budget} credits.")
     return _done(request, "The team has no monthly budget now.")
+
+
+@require_POST
+def member_cap(request, membership_id: int):
+    with transaction.atomic():
+        actor = _lock(request)
+        member = _get_member(request, membership_id)
+        if actor.role != Membership.Role.OWNER:
+            raise PermissionDenied("Only the team's owners can set members' caps.")
+        form = CapForm(request.POST, member=member)
+        if form.is_valid():
+            form.save()
+            audit.record(actor.team, request.user, "cap-changed", member.user.get_username(), request,
+                         old=form.old, new=member.credit_cap)
+    if not form.is_valid():
+        return _page(request, failed_cap=form)
+    who = member.user.get_username()
+    if member.credit_cap:
+        return _done(request, f"{who} may now spend {member.credit_cap} credits a month.")
+    return _done(request, f"{who} has no monthly cap now.")
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+AUDIT_PER_PAGE = 50
+
+
+@require_GET
+def audit_log(request):
+    """The team's audit log, newest first, for its owners and admins."""
+    me = request.membership
+    if not me.is_admin:
+        raise PermissionDenied("Only the team's owners and admins can read its audit log.")
+    try:
+        page = min(max(int(request.GET.get("page", 1)), 1), 10_000)
+    except ValueError:
+        page = 1
+    start = (page - 1) * AUDIT_PER_PAGE
+    rows = list(queries.audit_events(me.team)[start:start + AUDIT_PER_PAGE + 1])
+    for event in rows:
+        event.text = audit.describe(event)
+    context = {"team": me.team, "events": rows[:AUDIT_PER_PAGE], "page": page,
+               "has_next": len(rows) > AUDIT_PER_PAGE}
+    return render(request, "teams/audit.html", context)
+
+
+# --- usage ----------------------------------------------------------------------------------------
+
+ACCOUNT_CACHE = "teams:provider-account"
+ACCOUNT_TTL = 60  # seconds: the balance moves slowly, and each look is a request upstream
+
+
+def _provider_account():
+    """The provider's account (credits left, concurrency), or None when it has no such call or
+    doesn't answer quickly: then the page shows nothing about it."""
+    found = cache.get(ACCOUNT_CACHE)
+    if found is not None:
+        return found[0]
+    from vidu_web.studio import providers
+
+    target = providers.current()
+    account = None
+    try:
+        adapter = providers.FAMILIES[target.name](target.name, target.endpoint, settings.VIDU_API_KEY, (2.0, 3.0),
+                                                  settings.VIDU_AUTH_SCHEME)
+        try:
+            account = adapter.account()
+        finally:
+            adapter.close()
+    except (KeyError, providers.ProviderError) as exc:
+        log.warning("the provider's account could not be read: %s", getattr(exc, "reason", type(exc).__name__))
+    cache.set(ACCOUNT_CACHE, (account,), ACCOUNT_TTL)
+    return account
+
+
+@require_GET
+def usage(request):
+    """This month's (or ``?month=YYYY-MM``'s) credits and tasks, in charts and per member."""
+    me = request.membership
+    team = me.team
+    month = figures.month_of(figures.parse_month(request.GET.get("month")))
+    rows = queries.members(team)
+    spend = queries.spend(team, rows, now=month.start)
+    by_member = figures.credits_by_member(team, month)
+    by_model = figures.credits_by_model(team, month)
+    activity, made, failed = figures.tasks_and_failures(team, month)
+    context = {
+        "team": team,
+        "me": me,
+        "month": month,
+        "previous": (month.start - timedelta(days=1)).strftime("%Y-%m"),
+        "next": month.end.strftime("%Y-%m") if month.end <= figures.month_of().start else "",
+        "rows": rows,
+        "spend": spend,
+        "charts": [
+            ("Credits per day, by member", figures.stacked_bars(by_member, month.days, "Credits per day by member", "credits"), by_member),
+            ("Credits per day, by model", figures.stacked_bars(by_model, month.days, "Credits per day by model", "credits"), by_model),
+            ("Tasks per day, and failures", figures.stacked_bars(activity[::-1], month.days, "Tasks and failures per day", "tasks"), activity),
+        ],
+        "made": made,
+        "failed": failed,
+        "failure_rate": round(100 * failed / made) if made else 0,
+        "account": _provider_account(),
+        "can_manage": me.is_admin,
+    }
+    return render(request, "teams/usage.html", context)
+
+
+@require_GET
+def usage_csv(request):
+    """Every task as a CSV row, header first: the whole team's for owners and admins, one's own
+    for everyone else (``?month=YYYY-MM`` for one month)."""
+    me = request.membership
+    tasks = me.team.tasks.all()
+    if not me.is_admin:
+        tasks = tasks.filter(creator=request.user)
+    start = figures.parse_month(request.GET.get("month"))
+    name = me.team.slug
+    if start is not None:
+        month = figures.month_of(start)
+        tasks = tasks.filter(created_at__gte=month.start, created_at__lt=month.end)
+        name += f"-{month.start:%Y-%m}"
+    response = StreamingHttpResponse(figures.csv_rows(tasks), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}-usage.csv"'
+    return response

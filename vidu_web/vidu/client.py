@@ -16,7 +16,7 @@ import requests
 
 from .catalog import MODELS, MODES
 from .errors import ViduError
-from .types import CreateResult, TaskResult
+from .types import Account, CreateResult, TaskResult
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,14 @@ class ViduClient:
     def cancel(self, task_id: str) -> None:
         """Cancel a task not yet scheduled; Vidu answers 400 once it is."""
         self._call("POST", f"tasks/{task_id}/cancel", {"id": task_id})
+
+    def account(self) -> Account:
+        """The account's credits and concurrency (Vidu; a gateway may answer 404)."""
+        data = self._call("GET", "credits")
+        try:
+            return Account.parse(data)
+        except ValueError as exc:
+            raise ViduError(200, "BadResponse", str(exc)) from None
 
     # -- plumbing --------------------------------------------------------------------------
 

@@ -167,3 +167,23 @@ class CreateResult:
             created_at=_str(data.get("created_at")),
             raw=data,
         )
+
+
+@dataclass(frozen=True)
+class Account:
+    """``GET {prefix}/credits`` (vidu-api.md 6b), summed over its lines: credits left, how many
+    tasks may run at once, how many run and how many wait."""
+
+    credit_remain: int = 0
+    concurrency_limit: int = 0
+    current_concurrency: int = 0
+    queue_count: int = 0
+
+    @classmethod
+    def parse(cls, data: Any) -> Account:
+        remains = data.get("remains") if isinstance(data, dict) else None
+        if not isinstance(remains, list):
+            raise ValueError("an account answer needs a list of remains")
+        lines = [line for line in remains if isinstance(line, dict)]
+        return cls(**{name: min(MAX_INT, sum(_int(line.get(name)) or 0 for line in lines))
+                      for name in ("credit_remain", "concurrency_limit", "current_concurrency", "queue_count")})

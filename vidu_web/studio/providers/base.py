@@ -112,6 +112,11 @@ class Adapter:
     def cancel(self, upstream_id: str) -> None:
         raise NotImplementedError
 
+    def account(self):
+        """The account's balance (``vidu_web.vidu.types.Account``), or None when the provider
+        has no such call; raises ProviderError when it failed."""
+        return None
+
     def parse_callback(self, body: bytes) -> Answer:
         """A callback's body as an Answer; ValueError when it can't be read."""
         raise NotImplementedError

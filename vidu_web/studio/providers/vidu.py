@@ -101,6 +101,14 @@ class Vidu(base.Adapter):
         except ViduError as exc:
             raise error(exc) from None
 
+    def account(self):
+        try:
+            return self.client.account()
+        except ViduError as exc:
+            if exc.status == 404:  # a gateway without the call: nothing to show
+                return None
+            raise error(exc) from None
+
     def parse_callback(self, body: bytes) -> base.Answer:
         try:
             return answer(TaskResult.parse(json.loads(body)))
