@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import invitations, views
 
 urlpatterns = [
     path("teams/switch/", views.switch_team, name="switch-team"),
@@ -9,4 +9,7 @@ urlpatterns = [
     path("team/members/<int:membership_id>/role/", views.member_role, name="team-member-role"),
     path("team/members/<int:membership_id>/remove/", views.member_remove, name="team-member-remove"),
     path("team/budget/", views.budget, name="team-budget"),
+    path("team/invites/", invitations.invite_create, name="team-invite"),
+    path("team/invites/<int:invitation_id>/revoke/", invitations.invite_revoke, name="team-invite-revoke"),
+    path("join/<str:token>/", invitations.join, name="join"),
 ]

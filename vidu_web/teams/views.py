@@ -9,16 +9,18 @@ studio's views).
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from . import queries
+from . import audit, queries
 from .access import SESSION_KEY, membership_in
-from .forms import AddMemberForm, BudgetForm, RemoveForm, RoleForm
-from .models import Membership, Team
+from .forms import AddMemberForm, BudgetForm, InviteForm, RemoveForm, RoleForm
+from .invitations import describe
+from .models import Invitation, Membership, Team
 
 MAX_ID = 2**63 - 1  # the largest primary key (64-bit)
 
@@ -33,6 +35,7 @@ def switch_team(request):
         team_id = 0  # names no team (404); SQLite can't even bind a 30-digit number
     membership = membership_in(request.user, team_id)
     request.session[SESSION_KEY] = membership.team_id
+    membership.choose()  # the next sign-in starts here too
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = "gallery"
@@ -60,7 +63,7 @@ def _lock(request):
     return membership_in(request.user, request.team.pk)  # 404 if they were removed meanwhile
 
 
-def _page(request, *, add_form=None, budget_form=None, failed=None):
+def _page(request, *, add_form=None, budget_form=None, invite_form=None, failed=None):
     """The page, or its body for htmx. ``failed`` is a bound form for one member's row."""
     me = request.membership
     if request.method == "POST":  # what the POST just changed: the budget, or my own role
@@ -82,10 +85,27 @@ def _page(request, *, add_form=None, budget_form=None, failed=None):
         "roles": Membership.Role.choices,
         "add_form": add_form or AddMemberForm(team=team, actor=me),
         "budget_form": budget_form or BudgetForm(instance=team),
+        "invite_form": invite_form or InviteForm(team=team, actor=me),
+        **_invitations(request, team, me),
     }
     if request.htmx and request.method == "POST":
         return render(request, "teams/team.html#body", context)
     return render(request, "teams/team.html", context)
+
+
+def _invitations(request, team, me):
+    """The team's open invitations (for admins only: a link is a key to the team), each with
+    its absolute link, and those waiting for me in other teams, in one query."""
+    user = request.user
+    mine = Q(invitee=user)
+    rows = Invitation.objects.open().filter(Q(team=team) | mine if me.is_admin else mine)
+    rows = list(rows.select_related("team", "invitee", "created_by"))
+    for invitation in rows:
+        invitation.link = request.build_absolute_uri(invitation.get_absolute_url())
+    return {
+        "invitations": [i for i in rows if me.is_admin and i.team_id == team.pk],
+        "my_invitations": [i for i in rows if i.invitee_id == user.pk and i.team_id != team.pk],
+    }
 
 
 def _done(request, message):
@@ -107,10 +127,13 @@ def member_add(request):
         _require_admin(actor)
         form = AddMemberForm(request.POST, team=actor.team, actor=actor)
         if form.is_valid():
-            added = form.save()
+            invitation = form.save()
+            audit.record(actor.team, request.user, "invitation-made", describe(invitation), request,
+                         invitation=invitation.pk, role=invitation.role, invitee=invitation.invitee.get_username())
     if not form.is_valid():
         return _page(request, add_form=form)
-    return _done(request, f"{added.user.get_username()} joined {actor.team.name} as {added.get_role_display().lower()}.")
+    return _done(request, f"{invitation.invitee.get_username()} is invited as {invitation.get_role_display().lower()}: "
+                          f"they join {actor.team.name} once they accept, and see the invitation when they sign in.")
 
 
 @require_POST
@@ -139,6 +162,8 @@ def member_remove(request, membership_id: int):
         form = RemoveForm(request.POST, member=member, actor=actor)
         if form.is_valid():
             form.save()
+            audit.record(actor.team, request.user, "member-left" if leaving else "member-removed",
+                         member.user.get_username(), request, role=member.role)
     if not form.is_valid():
         return _page(request, failed=form)
     if leaving:
