@@ -201,6 +201,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)  # ...within this long lock it for thi
 # the locked page can say when to come back.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_CLIENT_IP_CALLABLE = "vidu_web.teams.throttle.client_address"
+# Said here, not left to axes' lazy default: the error pages' redaction reads every setting as text.
+AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_CALLABLE = "vidu_web.teams.throttle.locked_out"
 # axes keeps each failed request's form data for the admin: never a password.
 AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2", "password1",
