@@ -39,6 +39,8 @@ def start(**env):
         ("REDIS_URL", "127.0.0.1:6379"),
         ("MEDIA_ROOT", "relative/media"),
         ("SANDBOX_PORT", "eighty"),
+        ("EMAIL_PORT", "587"),  # without EMAIL_HOST
+        ("DEFAULT_FROM_EMAIL", "studio at example"),
     ],
 )
 def test_a_bad_value_stops_startup_naming_the_variable(name, value):
@@ -46,6 +48,33 @@ def test_a_bad_value_stops_startup_naming_the_variable(name, value):
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert name in result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("env, name", [
+    ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT"),
+    ({"EMAIL_HOST_USER": "studio"}, "EMAIL_HOST_PASSWORD"),
+    ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_SSL"),
+    ({"EMAIL_TIMEOUT": "0"}, "EMAIL_TIMEOUT"),
+])
+def test_bad_email_settings_stop_startup_naming_the_variable(env, name):
+    result = start(EMAIL_HOST="smtp.example.org", **env)
+    assert result.returncode != 0 and name in result.stderr.strip().splitlines()[-1]
+
+
+def test_email_is_on_with_a_host_or_debug_and_off_otherwise():
+    probe = ("import django; from django.conf import settings; django.setup();"
+             "print(settings.EMAIL_ENABLED, settings.EMAIL_BACKEND.rsplit('.', 2)[-2])")
+
+    def run(**env):
+        clean = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "DJANGO_", "DATABASE_URL", "EMAIL_"))}
+        clean.update({"DJANGO_SECRET_KEY": "a-test-key-" + "x" * 40, **env}, DJANGO_SETTINGS_MODULE="vidu_web.settings",
+                     VIDU_WEB_TESTING="0")
+        return subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=clean, capture_output=True, text=True,
+                              timeout=60).stdout.split()
+
+    assert run(EMAIL_HOST="smtp.example.org", DJANGO_DEBUG="0") == ["True", "smtp"]
+    assert run(DJANGO_DEBUG="1") == ["True", "console"]  # make run: mails on the console
+    assert run(DJANGO_DEBUG="0") == ["False", "console"]  # production without EMAIL_HOST: no reset
 
 
 def test_a_real_provider_needs_a_key():

@@ -100,8 +100,9 @@ def test_the_page_runs_a_fixed_number_of_queries(alice_client, alice, team_a, si
     for n, user in enumerate(users * 2):
         make_task(team_a, user, credits=n, with_video=False)
     alice_client.get("/team/")  # warm the session
-    # session, user, current membership, the header's team list, the members, the credits
-    with django_assert_num_queries(6):
+    # session, user, current membership, the header's team list, the members, the credits, the
+    # open invitations (the team's and mine)
+    with django_assert_num_queries(7):
         response = alice_client.get("/team/")
     assert len(response.context["rows"]) == size
 
@@ -133,17 +134,19 @@ def test_members_and_viewers_see_the_page_read_only(bob_client, alice, bob, team
 # --- adding ------------------------------------------------------------------------------------
 
 
-def test_an_owner_adds_a_user_by_username(alice_client, alice, charlie, team_a):
+def test_adding_by_username_only_invites_them(alice_client, alice, charlie, team_a):
     response = post(alice_client, "/team/members/add/", {"username": "charlie", "role": "viewer"})
     assert response.status_code == 302 and response.url == "/team/"
-    assert membership(team_a, charlie).role == Role.VIEWER
+    assert not team_a.memberships.filter(user=charlie).exists()  # nobody joins without accepting
+    invitation = team_a.invitations.get()
+    assert (invitation.invitee, invitation.role, invitation.max_uses) == (charlie, Role.VIEWER, 1)
 
 
 def test_adding_through_htmx_answers_the_page_body(alice_client, alice, charlie, team_a):
     response = post(alice_client, "/team/members/add/", {"username": "charlie", "role": "member"}, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200 and html.lstrip().startswith('<div id="team-body"')
-    assert "charlie joined Studio A as member." in html and "<html" not in html
+    assert "charlie is invited as member" in html and "<html" not in html
 
 
 def test_adding_an_unknown_user_says_so_beside_the_field(alice_client, alice, team_a):

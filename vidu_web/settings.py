@@ -5,13 +5,18 @@ variable when its value is wrong, so a typo stops start-up instead of being gues
 """
 
 import os
+import re
 import sys
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
 from vidu_web.vidu.client import AUTH_SCHEMES, PRESETS
+
+# "Name <addr@host>" or "addr@host": enough to catch a typo, not a full RFC 5322 parser.
+_re_email = re.compile(r"[^<>@\s]+@[^<>@\s]+|[^<>@]*<[^<>@\s]+@[^<>@\s]+>")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TESTING = "pytest" in sys.modules or os.environ.get("VIDU_WEB_TESTING") == "1"
@@ -114,6 +119,7 @@ INSTALLED_APPS = [
     "vidu_web.studio",
     "django_q",
     "vidu_web.teams",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -130,6 +136,8 @@ MIDDLEWARE = [
     "vidu_web.teams.middleware.CurrentTeamMiddleware",
     # With DEBUG on (`make run`), our own 404/500 pages instead of Django's technical ones.
     "vidu_web.error_pages.AppErrorPages",
+    # Last (axes asks for it): turns a sign-in refused for a lock into the "locked" page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "vidu_web.urls"
@@ -178,6 +186,60 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "create"
 LOGOUT_REDIRECT_URL = "login"
+
+# --- sign-in throttling (django-axes; README "Sign-in throttling") -----------------------------
+# Every password check goes through authenticate(request, ...): the sign-in form, the admin's,
+# and password change's old password (vidu_web/teams/accounts.py). The first backend refuses a
+# locked username or address before any password is checked.
+AUTHENTICATION_BACKENDS = ["vidu_web.teams.throttle.ThrottleBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "vidu_web.teams.throttle.ThrottleHandler"  # axes' database handler, with two limits
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = 5  # failed passwords for one username...
+AXES_ADDRESS_FAILURE_LIMIT = 30  # ...or from one address (an office shares one): ours, see throttle.py
+AXES_COOLOFF_TIME = timedelta(minutes=15)  # ...within this long lock it for this long
+# A try while locked (the right password too) is refused but doesn't restart the 15 minutes, so
+# the locked page can say when to come back.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "vidu_web.teams.throttle.client_address"
+# Said here, not left to axes' lazy default: the error pages' redaction reads every setting as text.
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_LOCKOUT_CALLABLE = "vidu_web.teams.throttle.locked_out"
+# axes keeps each failed request's form data for the admin: never a password.
+AXES_SENSITIVE_PARAMETERS = ["password", "old_password", "new_password1", "new_password2", "password1",
+                             "password2", "csrfmiddlewaretoken"]
+
+# --- email: invitations and password reset ---------------------------------------------------
+# Off unless EMAIL_HOST is set (SMTP) or DEBUG is on (`make run`: mails are printed on the
+# console). Without email there is no password reset and invitations are only links to copy.
+EMAIL_HOST = envstr("EMAIL_HOST")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = envint("EMAIL_PORT", 587, 1, 65535)
+    EMAIL_HOST_USER = envstr("EMAIL_HOST_USER")
+    EMAIL_HOST_PASSWORD = envstr("EMAIL_HOST_PASSWORD")
+    if bool(EMAIL_HOST_USER) != bool(EMAIL_HOST_PASSWORD):
+        raise ImproperlyConfigured(
+            f"{'EMAIL_HOST_PASSWORD' if EMAIL_HOST_USER else 'EMAIL_HOST_USER'} must be set along with "
+            f"{'EMAIL_HOST_USER' if EMAIL_HOST_USER else 'EMAIL_HOST_PASSWORD'}")
+    EMAIL_USE_SSL = envbool("EMAIL_USE_SSL", EMAIL_PORT == 465)
+    EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", not EMAIL_USE_SSL)
+    if EMAIL_USE_SSL and EMAIL_USE_TLS:
+        raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL can't both be on: TLS is STARTTLS (587), SSL is 465")
+    EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10, 1, 120)  # a sign-up or reset waits on it
+else:
+    for _name in ("EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD", "EMAIL_USE_TLS", "EMAIL_USE_SSL",
+                  "EMAIL_TIMEOUT"):
+        if envstr(_name):
+            raise ImproperlyConfigured(f"{_name} is set but EMAIL_HOST is not: set EMAIL_HOST to send email")
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+EMAIL_ENABLED = bool(EMAIL_HOST) or DEBUG
+DEFAULT_FROM_EMAIL = envstr("DEFAULT_FROM_EMAIL", "Vidu Studio <noreply@localhost>")
+if not _re_email.fullmatch(DEFAULT_FROM_EMAIL):
+    raise ImproperlyConfigured(f"DEFAULT_FROM_EMAIL must be an address, e.g. Studio <studio@example.com>, not {DEFAULT_FROM_EMAIL!r}")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Password reset requests per hour: for one address typed in the form, and from one client.
+PASSWORD_RESET_PER_EMAIL = 3
+PASSWORD_RESET_PER_CLIENT = 10
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -422,6 +484,8 @@ LOGGING = {
         # django-q2 logs each enqueue and each task body at INFO: those go; its cluster lines,
         # warnings and errors stay.
         "django-q": {"handlers": ["django-q"], "level": "INFO", "propagate": False},
+        # axes logs every sign-in and check at INFO; its failures and locks are WARNINGs.
+        "axes": {"level": "WARNING"},
         # gunicorn's access and error logs (production), through the same redacting console.
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},

@@ -30,7 +30,16 @@ def current_membership(request):
     for membership in memberships:
         if membership.team_id == wanted:
             return membership
-    return memberships[0]
+    return last_chosen(memberships)
+
+
+def last_chosen(memberships):
+    """The team the user chose last, else the one they joined first: never the first by name,
+    which anyone could take by naming a team "AAA" and adding them."""
+    chosen = [m for m in memberships if m.chosen_at is not None]
+    if chosen:
+        return max(chosen, key=lambda m: m.chosen_at)
+    return min(memberships, key=lambda m: (m.joined_at, m.pk))
 
 
 def membership_in(user, team_id):

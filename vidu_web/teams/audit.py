@@ -22,21 +22,26 @@ ACTIONS = {
     "video-private": "made a video private",
     "video-shared": "showed a video to the team again",
     "video-deleted": "deleted a video",
-    "invite-made": "made an invitation",
-    "invite-accepted": "accepted an invitation",
-    "invite-revoked": "revoked an invitation",
+    "invitation-made": "made an invitation",
+    "invitation-accepted": "accepted an invitation",
+    "invitation-revoked": "revoked an invitation",
     "share-made": "made a share link",
     "share-revoked": "revoked a share link",
 }
 
 
 def client_ip(request) -> str | None:
-    """The address the request came from, as the web server saw it (a proxy in front sets
-    REMOTE_ADDR through its own configuration; a header anyone can send is not trusted)."""
-    value = (request.META.get("REMOTE_ADDR") or "").strip() if request is not None else ""
+    """The address the request came from: REMOTE_ADDR, or behind our own proxy
+    (DJANGO_BEHIND_PROXY) the address it saw (throttle.client_address: the same one sign-in
+    throttling counts); a header anyone can send is not trusted otherwise."""
+    if request is None:
+        return None
+    from .throttle import client_address
+
+    address = client_address(request)
     try:
-        return str(ipaddress.ip_address(value))
-    except ValueError:
+        return str(ipaddress.ip_address(address)) if address else None
+    except ValueError:  # a test client's "testserver"-like value, or garbage from a proxy
         return None
 
 

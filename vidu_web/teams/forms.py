@@ -1,4 +1,5 @@
-"""The team page's forms: add a member, change a role, remove (or leave), set the budget.
+"""The team page's forms: invite (by link, or an existing user by name), change a role, remove
+(or leave), set the budget.
 
 Each form gets the acting membership and checks the role rules in ``clean``, so a view only
 locks the team, validates and saves. The view validates under a lock on the team row: counting
@@ -10,7 +11,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
-from .models import Membership, Team
+from .models import Invitation, Membership, Team
 
 Role = Membership.Role
 BUDGET_MAX = 2**31 - 1  # PostgreSQL's integer; a bigger number would be a 500, not a message
@@ -28,7 +29,49 @@ def _owner_rule(actor, old_role, new_role):
     return None
 
 
+def _role_for(actor, role):
+    if role == Role.OWNER and actor.role != Role.OWNER:
+        raise forms.ValidationError("Only an owner can make someone an owner.")
+    return role
+
+
+class InviteForm(forms.Form):
+    """An invitation link with a role; sent to ``email`` too when email is configured."""
+
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    email = forms.EmailField(required=False, max_length=254, help_text="Optional: we email the link there.")
+    days = forms.IntegerField(min_value=1, max_value=30, required=False, initial=Invitation.DEFAULT_DAYS,
+                              label="Expires after (days)")
+    uses = forms.IntegerField(min_value=1, max_value=100, required=False, initial=1, label="Number of uses")
+
+    def __init__(self, *args, team: Team, actor: Membership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team, self.actor = team, actor
+
+    def clean_role(self):
+        return _role_for(self.actor, self.cleaned_data["role"])
+
+    def clean_email(self):
+        email = self.cleaned_data["email"]
+        if email and self.team.memberships.filter(user__email__iexact=email).exists():
+            raise forms.ValidationError(f"Someone with {email} is already in {self.team.name}.")
+        return email
+
+    def save(self):
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        data = self.cleaned_data
+        return Invitation.objects.create(
+            team=self.team, role=data["role"], email=data["email"], created_by=self.actor.user,
+            expires_at=timezone.now() + timedelta(days=data["days"] or Invitation.DEFAULT_DAYS),
+            max_uses=data["uses"] or 1)
+
+
 class AddMemberForm(forms.Form):
+    """"Add by username" invites that user: nobody joins a team without accepting."""
+
     username = forms.CharField(max_length=150, strip=True, error_messages={"required": "Type their username."})
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
 
@@ -45,17 +88,17 @@ class AddMemberForm(forms.Form):
             raise forms.ValidationError(f"No one is signed up as “{name}”. Check the spelling: usernames are exact.")
         if self.team.memberships.filter(user=user).exists():
             raise forms.ValidationError(f"{name} is already in {self.team.name}.")
+        if self.team.invitations.open().filter(invitee=user).exists():
+            raise forms.ValidationError(f"{name} is invited already: they'll see it when they sign in.")
         self.user = user
         return name
 
     def clean_role(self):
-        role = self.cleaned_data["role"]
-        if role == Role.OWNER and self.actor.role != Role.OWNER:
-            raise forms.ValidationError("Only an owner can make someone an owner.")
-        return role
+        return _role_for(self.actor, self.cleaned_data["role"])
 
     def save(self):
-        return Membership.objects.create(team=self.team, user=self.user, role=self.cleaned_data["role"])
+        return Invitation.objects.create(team=self.team, invitee=self.user, role=self.cleaned_data["role"],
+                                         created_by=self.actor.user)
 
 
 class RoleForm(forms.Form):

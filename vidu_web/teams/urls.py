@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import invitations, views
 
 urlpatterns = [
     path("teams/switch/", views.switch_team, name="switch-team"),
@@ -13,4 +13,7 @@ urlpatterns = [
     path("team/audit/", views.audit_log, name="team-audit"),
     path("team/usage/", views.usage, name="team-usage"),
     path("team/usage.csv", views.usage_csv, name="team-usage-csv"),
+    path("team/invites/", invitations.invite_create, name="team-invite"),
+    path("team/invites/<int:invitation_id>/revoke/", invitations.invite_revoke, name="team-invite-revoke"),
+    path("join/<str:token>/", invitations.join, name="join"),
 ]

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,8 +25,9 @@ from django_htmx.http import HttpResponseClientRedirect
 from . import audit, queries
 from . import usage as figures
 from .access import SESSION_KEY, membership_in
-from .forms import AddMemberForm, BudgetForm, CapForm, RemoveForm, RoleForm
-from .models import Membership, Team
+from .forms import AddMemberForm, BudgetForm, CapForm, InviteForm, RemoveForm, RoleForm
+from .invitations import describe
+from .models import Invitation, Membership, Team
 
 log = logging.getLogger(__name__)
 MAX_ID = 2**63 - 1  # the largest primary key (64-bit)
@@ -41,6 +43,7 @@ def switch_team(request):
         team_id = 0  # names no team (404); SQLite can't even bind a 30-digit number
     membership = membership_in(request.user, team_id)
     request.session[SESSION_KEY] = membership.team_id
+    membership.choose()  # the next sign-in starts here too
     target = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
         target = "gallery"
@@ -68,7 +71,7 @@ def _lock(request):
     return membership_in(request.user, request.team.pk)  # 404 if they were removed meanwhile
 
 
-def _page(request, *, add_form=None, budget_form=None, failed=None, failed_cap=None):
+def _page(request, *, add_form=None, budget_form=None, invite_form=None, failed=None, failed_cap=None):
     """The page, or its body for htmx. ``failed`` is a bound form for one member's row."""
     me = request.membership
     if request.method == "POST":  # what the POST just changed: the budget, or my own role
@@ -93,10 +96,27 @@ def _page(request, *, add_form=None, budget_form=None, failed=None, failed_cap=N
         "roles": Membership.Role.choices,
         "add_form": add_form or AddMemberForm(team=team, actor=me),
         "budget_form": budget_form or BudgetForm(instance=team),
+        "invite_form": invite_form or InviteForm(team=team, actor=me),
+        **_invitations(request, team, me),
     }
     if request.htmx and request.method == "POST":
         return render(request, "teams/team.html#body", context)
     return render(request, "teams/team.html", context)
+
+
+def _invitations(request, team, me):
+    """The team's open invitations (for admins only: a link is a key to the team), each with
+    its absolute link, and those waiting for me in other teams, in one query."""
+    user = request.user
+    mine = Q(invitee=user)
+    rows = Invitation.objects.open().filter(Q(team=team) | mine if me.is_admin else mine)
+    rows = list(rows.select_related("team", "invitee", "created_by"))
+    for invitation in rows:
+        invitation.link = request.build_absolute_uri(invitation.get_absolute_url())
+    return {
+        "invitations": [i for i in rows if me.is_admin and i.team_id == team.pk],
+        "my_invitations": [i for i in rows if i.invitee_id == user.pk and i.team_id != team.pk],
+    }
 
 
 def _done(request, message):
@@ -118,11 +138,13 @@ def member_add(request):
         _require_admin(actor)
         form = AddMemberForm(request.POST, team=actor.team, actor=actor)
         if form.is_valid():
-            added = form.save()
-            audit.record(actor.team, request.user, "member-added", added.user.get_username(), request, role=added.role)
+            invitation = form.save()
+            audit.record(actor.team, request.user, "invitation-made", describe(invitation), request,
+                         invitation=invitation.pk, role=invitation.role, invitee=invitation.invitee.get_username())
     if not form.is_valid():
         return _page(request, add_form=form)
-    return _done(request, f"{added.user.get_username()} joined {actor.team.name} as {added.get_role_display().lower()}.")
+    return _done(request, f"{invitation.invitee.get_username()} is invited as {invitation.get_role_display().lower()}: "
+                          f"they join {actor.team.name} once they accept, and see the invitation when they sign in.")
 
 
 @require_POST
