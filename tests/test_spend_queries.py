@@ -41,9 +41,9 @@ def test_create_page_queries_with_the_estimate_are_fixed(bob_client, alice, bob,
     fill(team_a, [alice, bob], size)
     bob_client.get("/create/")
     # session, user, current membership, the header's team list, recent tasks, their creations,
-    # the history for progress; the estimate (this team's history, then the install's) and this
-    # month's spend per member (the budget and the cap)
-    with django_assert_num_queries(10):
+    # the history for progress; the projects a new video may go in; the estimate (this team's
+    # history, then the install's) and this month's spend per member (the budget and the cap)
+    with django_assert_num_queries(11):
         html = bob_client.get("/create/?model=viduq2&duration=5&resolution=720p").content.decode()
     assert 'id="estimate"' in html
     with django_assert_num_queries(5):  # the estimate alone, on a change of settings
@@ -54,8 +54,9 @@ def test_create_page_queries_with_the_estimate_are_fixed(bob_client, alice, bob,
 def test_team_page_queries_are_fixed(alice_client, alice, bob, team_a, budgeted, size, django_assert_num_queries):
     fill(team_a, [alice, bob], size)
     alice_client.get("/team/")
-    # session, user, current membership, the header's team list, the members, this month's spend
-    with django_assert_num_queries(6):
+    # session, user, current membership, the header's team list, the members, this month's spend,
+    # the open invitations (the team's and the user's own)
+    with django_assert_num_queries(7):
         assert alice_client.get("/team/").status_code == 200
 
 
