@@ -21,8 +21,8 @@ Why a Python script and not wrk: the pages must be paced (a poll every 2 s per p
 as possible, which is what wrk measures; wrk2 paces but is not in Debian), each page asks for its
 own user's tasks with its own session, and the downloads must read slowly. asyncio with one raw
 HTTP/1.1 connection per page (no dependency) keeps 300 pages in one thread at low cost. The
-client shares the machine's cores with the server it measures: on 2 cores its own CPU time (about
-a tenth of a core at 150 polls a second) is part of what is measured.
+client shares the machine's cores with the server it measures: on 2 cores its own CPU time (under
+a tenth of a core at 150 polls a second; printed) is part of what is measured.
 
 Runs on a throwaway PostgreSQL database (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432),
 made and dropped here, and a temporary MEDIA_ROOT and STATIC_ROOT; `make serve` on a free port.
