@@ -110,6 +110,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # django-csp: the Content-Security-Policy header (settings below); as an app for its checks.
+    "csp",
     # Before django_q: its `qcluster` command is ours (vidu_web/studio/cluster.py).
     "vidu_web.studio",
     "django_q",
@@ -117,7 +119,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request is handled carries its id (vidu_web/request_id.py).
+    "vidu_web.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "vidu_web.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -257,8 +263,9 @@ if S3_BUCKET:
         raise ImproperlyConfigured(
             f"{'AWS_SECRET_ACCESS_KEY' if _key_id else 'AWS_ACCESS_KEY_ID'} must be set along with "
             f"{'AWS_ACCESS_KEY_ID' if _key_id else 'AWS_SECRET_ACCESS_KEY'}")
+    S3_ENDPOINT_URL = envurl("S3_ENDPOINT_URL", ("http", "https"))
     STORAGES["default"] = s3_storage(
-        S3_BUCKET, envurl("S3_ENDPOINT_URL", ("http", "https")), S3_REGION, _key_id, _key_secret,
+        S3_BUCKET, S3_ENDPOINT_URL, S3_REGION, _key_id, _key_secret,
         # How long a presigned media link works: long enough to watch and seek a video, short
         # enough that a copied link soon stops working.
         envint("S3_URL_SECONDS", 900, 60, 43200))
@@ -382,6 +389,47 @@ for _origin in CSRF_TRUSTED_ORIGINS:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+
+
+def media_origins():
+    """Where the browser fetches media from besides us: on S3 the media view redirects to a
+    presigned link on the bucket's origin, and CSP checks a redirect's target too."""
+    if not S3_BUCKET:
+        return []
+    if S3_ENDPOINT_URL:
+        parts = urlsplit(S3_ENDPOINT_URL)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    # AWS itself (virtual-hosted addressing): the global name, and the regional one.
+    return [f"https://{S3_BUCKET}.s3.amazonaws.com"] + ([f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com"] if S3_REGION else [])
+
+
+# Content-Security-Policy on every response (django-csp). Scripts are our own files only: no
+# inline script and no eval, so the page script and htmx (its eval turned off in base.html's
+# htmx-config) are all that runs; no inline style either (progress bars get their width from
+# app.js). blob: images are the create form's previews of picked files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "blob:", *media_origins()],
+        "media-src": ["'self'", *media_origins()],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page of ours uses are off for us and anything we might embed; video
+# fullscreen, autoplay (gallery previews) and picture-in-picture stay ours (vidu_web/headers.py).
+PERMISSIONS_POLICY = {
+    "accelerometer": [], "camera": [], "display-capture": [], "geolocation": [], "gyroscope": [],
+    "magnetometer": [], "microphone": [], "midi": [], "payment": [], "usb": [], "serial": [],
+    "xr-spatial-tracking": [], "browsing-topics": [],
+    "autoplay": ["self"], "fullscreen": ["self"], "picture-in-picture": ["self"],
+}
 
 # Django's technical error page (DEBUG) and error reports: no database or Redis URL, API key,
 # callback secret or signed URL, from settings, the environment (request.META) or a traceback.
