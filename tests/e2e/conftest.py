@@ -90,6 +90,7 @@ def browser_pages(request, playwright_browser, live_server, e2e_media):
         return page
 
     policy_problems = []
+    open_page.policy_problems = policy_problems  # test_csp.py checks that the watch works
     yield open_page
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for n, (context, page) in enumerate(contexts):
