@@ -440,21 +440,35 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "vidu_web.redact.SafeReporterFilter"
 # query strings of http(s) URLs (signed media links); `make run`'s console keeps what a person
 # reads: the start-up lines, requests other than the 2-second progress polls and static files,
 # the pipeline's own lines, and every warning and error.
+#
+# LOG_FORMAT=json (production): one JSON object a line with the time, level, logger, message,
+# the process that wrote it named after its host (`vidu_web@<host>` for a cluster, `web@<host>`
+# for the web server), its pid, and the request id of the request it belongs to (vidu_web/logs.py).
+LOG_FORMAT = envstr("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+if LOG_FORMAT == "json":
+    import logging as _logging
+
+    _logging.captureWarnings(True)  # a Python warning becomes a JSON line too, not raw stderr
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
+        "context": {"()": "vidu_web.logs.ContextFilter"},
         "redact": {"()": "vidu_web.redact.RedactFilter"},
         "quiet_requests": {"()": "vidu_web.redact.QuietRequests"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "json": {"()": "vidu_web.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
-                          "filters": ["quiet_requests", "redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                    "filters": ["context", "redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "django.server",
+                          "filters": ["context", "quiet_requests", "redact"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from vidu_web.studio.operations import operations
+
 # Sign-in, sign-out and password change only: no email is configured yet, so a password reset
 # could send nothing (Django would log "Failed to send password reset email"). The reset views
 # come back with email (the "Teams" issue); until then an admin sets a forgotten password.
@@ -13,6 +15,8 @@ accounts = [
 ]
 
 urlpatterns = [
+    # The operator page: staff only, like the rest of the admin (linked from its index).
+    path("admin/operations/", admin.site.admin_view(operations), name="admin-operations"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("", include("vidu_web.teams.urls")),

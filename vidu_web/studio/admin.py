@@ -99,7 +99,7 @@ class CreationAdmin(admin.ModelAdmin):
     list_display = ("upstream_id", "task", "archived_at", "video_bytes", "duration", "width", "height", "urls_expire_at",
                     "archive_attempts")
     list_filter = (("archived_at", admin.EmptyFieldListFilter), "task__team")
-    search_fields = ("=upstream_id", "=task__uuid", "=task__vidu_task_id")
+    search_fields = ("=upstream_id", "=task__uuid", "=task__upstream_id")
     list_select_related = ("task",)
     readonly_fields = ("task", "upstream_id", "url", "cover_url", "watermarked_url", "urls_expire_at", "duration", "fps",
                        "width", "height", "video_bytes", "archived_at", "archive_attempts", "archive_error")
