@@ -45,3 +45,16 @@ def test_progress_bars_show_their_width_and_the_poller_asks_every_two_seconds(br
     # Each poll swaps the card in anew: its bar keeps its width.
     expect(page.locator(f'[data-task-id="{running.uuid}"] [role=progressbar]')).to_have_attribute("aria-valuenow", "40")
     assert 0.35 < page.locator(f'[data-task-id="{running.uuid}"] .progress-fill').evaluate(ratio) < 0.45
+
+
+def test_the_admin_and_its_operations_page_run_under_the_policy(browser_pages, django_user_model, alice, team_a):
+    make_task(team_a, alice, state=State.FAILED, err_code="CreationPolicyViolation")
+    admin = django_user_model.objects.create_superuser("root", "root@example.com", "password-root")
+    page = browser_pages(admin)
+    for path in ("/admin/", "/admin/operations/", "/admin/studio/generationtask/", "/admin/auth/user/add/"):
+        assert page.goto(path).status == 200, path
+        page.wait_for_load_state("networkidle")
+    page.goto("/admin/")
+    page.get_by_role("link", name="Queue, tasks by state, sweep heartbeat, provider errors").click()
+    expect(page.get_by_role("heading", name="Tasks by state")).to_be_visible()
+    # Any violation on these pages fails the test when the fixture closes them.
