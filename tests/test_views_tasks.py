@@ -72,7 +72,7 @@ def test_progress_returns_every_asked_card_in_one_response(alice_client, alice, 
     assert sorted(card_ids(html)) == sorted(ids.split(","))
     assert html.count('hx-swap-oob="true"') == 4
     assert 'aria-valuenow="50"' in html
-    assert 'id="poller"' in html and 'hx-trigger="every 2s [!document.hidden]' in html
+    assert 'id="poller"' in html and 'hx-trigger="vidu:poll"' in html  # static/js/app.js fires it every 2 s
     assert '<video src="/media/' in html  # the finished one is a playable thumbnail
 
 

@@ -115,6 +115,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    # django-csp: the Content-Security-Policy header (settings below); as an app for its checks.
+    "csp",
     # Before django_q: its `qcluster` command is ours (vidu_web/studio/cluster.py).
     "vidu_web.studio",
     "django_q",
@@ -123,7 +125,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request is handled carries its id (vidu_web/request_id.py).
+    "vidu_web.request_id.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "vidu_web.headers.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -319,8 +325,9 @@ if S3_BUCKET:
         raise ImproperlyConfigured(
             f"{'AWS_SECRET_ACCESS_KEY' if _key_id else 'AWS_ACCESS_KEY_ID'} must be set along with "
             f"{'AWS_ACCESS_KEY_ID' if _key_id else 'AWS_SECRET_ACCESS_KEY'}")
+    S3_ENDPOINT_URL = envurl("S3_ENDPOINT_URL", ("http", "https"))
     STORAGES["default"] = s3_storage(
-        S3_BUCKET, envurl("S3_ENDPOINT_URL", ("http", "https")), S3_REGION, _key_id, _key_secret,
+        S3_BUCKET, S3_ENDPOINT_URL, S3_REGION, _key_id, _key_secret,
         # How long a presigned media link works: long enough to watch and seek a video, short
         # enough that a copied link soon stops working.
         envint("S3_URL_SECONDS", 900, 60, 43200))
@@ -445,6 +452,47 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
+
+def media_origins():
+    """Where the browser fetches media from besides us: on S3 the media view redirects to a
+    presigned link on the bucket's origin, and CSP checks a redirect's target too."""
+    if not S3_BUCKET:
+        return []
+    if S3_ENDPOINT_URL:
+        parts = urlsplit(S3_ENDPOINT_URL)
+        return [f"{parts.scheme}://{parts.netloc}"]
+    # AWS itself (virtual-hosted addressing): the global name, and the regional one.
+    return [f"https://{S3_BUCKET}.s3.amazonaws.com"] + ([f"https://{S3_BUCKET}.s3.{S3_REGION}.amazonaws.com"] if S3_REGION else [])
+
+
+# Content-Security-Policy on every response (django-csp). Scripts are our own files only: no
+# inline script and no eval, so the page script and htmx (its eval turned off in base.html's
+# htmx-config) are all that runs; no inline style either (progress bars get their width from
+# app.js). blob: images are the create form's previews of picked files.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "blob:", *media_origins()],
+        "media-src": ["'self'", *media_origins()],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+# Browser features no page of ours uses are off for us and anything we might embed; video
+# fullscreen, autoplay (gallery previews) and picture-in-picture stay ours (vidu_web/headers.py).
+PERMISSIONS_POLICY = {
+    "accelerometer": [], "camera": [], "display-capture": [], "geolocation": [], "gyroscope": [],
+    "magnetometer": [], "microphone": [], "midi": [], "payment": [], "usb": [], "serial": [],
+    "xr-spatial-tracking": [], "browsing-topics": [],
+    "autoplay": ["self"], "fullscreen": ["self"], "picture-in-picture": ["self"],
+}
+
 # Django's technical error page (DEBUG) and error reports: no database or Redis URL, API key,
 # callback secret or signed URL, from settings, the environment (request.META) or a traceback.
 DEFAULT_EXCEPTION_REPORTER = "vidu_web.redact.SafeReporter"
@@ -454,10 +502,22 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "vidu_web.redact.SafeReporterFilter"
 # query strings of http(s) URLs (signed media links); `make run`'s console keeps what a person
 # reads: the start-up lines, requests other than the 2-second progress polls and static files,
 # the pipeline's own lines, and every warning and error.
+#
+# LOG_FORMAT=json (production): one JSON object a line with the time, level, logger, message,
+# the process that wrote it named after its host (`vidu_web@<host>` for a cluster, `web@<host>`
+# for the web server), its pid, and the request id of the request it belongs to (vidu_web/logs.py).
+LOG_FORMAT = envstr("LOG_FORMAT", "plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
+if LOG_FORMAT == "json":
+    import logging as _logging
+
+    _logging.captureWarnings(True)  # a Python warning becomes a JSON line too, not raw stderr
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
+        "context": {"()": "vidu_web.logs.ContextFilter"},
         "redact": {"()": "vidu_web.redact.RedactFilter"},
         "quiet_requests": {"()": "vidu_web.redact.QuietRequests"},
         "quiet_queue": {"()": "vidu_web.redact.QuietQueue"},
@@ -465,12 +525,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"},
+        "json": {"()": "vidu_web.logs.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
-        "django-q": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["quiet_queue", "redact"]},
-        "django.server": {"class": "logging.StreamHandler", "formatter": "django.server",
-                          "filters": ["quiet_requests", "redact"]},
+        "console": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                    "filters": ["context", "redact"]},
+        "django.server": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "django.server",
+                          "filters": ["context", "quiet_requests", "redact"]},
+        "django-q": {"class": "logging.StreamHandler", "formatter": "json" if LOG_FORMAT == "json" else "plain",
+                     "filters": ["context", "quiet_queue", "redact"]},
     },
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from vidu_web.studio.operations import operations
 from vidu_web.teams import accounts as account_views
 
 # Password reset answers 404 unless email is configured (EMAIL_HOST, or DEBUG's console): without
@@ -18,6 +19,8 @@ accounts = [
 ]
 
 urlpatterns = [
+    # The operator page: staff only, like the rest of the admin (linked from its index).
+    path("admin/operations/", admin.site.admin_view(operations), name="admin-operations"),
     path("admin/", admin.site.urls),
     path("accounts/", include(accounts)),
     path("", include("vidu_web.teams.urls")),

@@ -360,6 +360,45 @@
   document.querySelectorAll("[data-seek-now]").forEach(function (el) {
     if (document.getElementById("player")) el.hidden = false;
   });
+  // --- what the Content-Security-Policy keeps out of the markup -------------------------------
+  // No eval (htmx's hx-vals="js:..." and trigger filters need it) and no inline style, so:
+  // the poller asks for the running cards' ids here, this script fires its "vidu:poll" every
+  // 2 s while the page is visible (and at once when it comes back), the create form's
+  // "vidu:params" fires when the mode, model or length changes, and each progress bar takes
+  // its width from data-percent (set through the CSSOM, which the policy allows).
+  var POLL_EVERY = 2000;
+  function poll() {
+    var poller = document.getElementById("poller");
+    if (poller && poller.hasAttribute("hx-get") && !document.hidden) {
+      poller.dispatchEvent(new CustomEvent("vidu:poll"));
+    }
+  }
+  setInterval(poll, POLL_EVERY);
+  document.addEventListener("visibilitychange", poll);
+  document.addEventListener("htmx:configRequest", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "poller") e.detail.parameters.ids = window.vidu.activeIds();
+  });
+  // ... and "vidu:estimate" when anything the price depends on changes (teams/spend.py).
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t.form || t.form.id !== "create-form") return;
+    if (t.matches("[name=mode], [name=model], [name=duration]")) {
+      t.dispatchEvent(new CustomEvent("vidu:params", { bubbles: true }));
+    }
+    if (t.matches("[name=mode], [name=model], [name=duration], [name=resolution], [name=audio], [name=off_peak]")) {
+      t.dispatchEvent(new CustomEvent("vidu:estimate", { bubbles: true }));
+    }
+  });
+  function fillBars(root) {
+    if (!root.querySelectorAll) return;
+    if (root.matches && root.matches(".progress-fill[data-percent]")) root.style.width = root.dataset.percent + "%";
+    root.querySelectorAll(".progress-fill[data-percent]").forEach(function (el) { el.style.width = el.dataset.percent + "%"; });
+  }
+  fillBars(document);
+  // Before the next paint: a swapped-in card shows its bar at its width, never empty first.
+  new MutationObserver(function (changes) {
+    changes.forEach(function (c) { c.addedNodes.forEach(fillBars); });
+  }).observe(document.documentElement, { childList: true, subtree: true });
 
   document.addEventListener("htmx:afterSettle", function () { scan(true); });
   document.addEventListener("htmx:oobAfterSwap", function () { setTimeout(function () { scan(true); }, 0); });

@@ -2,6 +2,10 @@
 
 Users sign in by copying a session cookie into the browser (like linkding's e2e tests); one test
 types into the login form. A failing test leaves a screenshot in test-results/.
+
+Pages run under the app's own Content-Security-Policy, and a test fails on any violation of it
+(a `securitypolicyviolation` event, or Chromium's "Refused to ..." console line) and on any
+Permissions-Policy the browser could not parse.
 """
 
 import os
@@ -26,6 +30,12 @@ CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")  # bin/test-setup rea
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--autoplay-policy=no-user-gesture-required"]
 RESULTS = Path(__file__).resolve().parents[2] / "test-results"
+# Before any page script: every CSP violation becomes a console error the test collects.
+CSP_WATCH = """document.addEventListener("securitypolicyviolation", function (e) {
+  console.error("CSP violation: " + e.effectiveDirective + " blocked " + (e.blockedURI || "inline code") +
+                " in " + e.sourceFile + ":" + e.lineNumber + " (" + (e.sample || "") + ")");
+}, true);"""
+POLICY_PROBLEM = re.compile(r"CSP violation|Content Security Policy|Permissions-Policy|Permissions policy", re.IGNORECASE)
 
 
 def pytest_collection_modifyitems(items):
@@ -71,11 +81,16 @@ def browser_pages(request, playwright_browser, live_server, e2e_media):
         if user is not None:
             context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": session_for(user),
                                   "url": live_server.url}])
+        context.add_init_script(CSP_WATCH)
+        context.on("console", lambda msg: policy_problems.append(f"{msg.location.get('url', '')}: {msg.text}")
+                   if POLICY_PROBLEM.search(msg.text) else None)
         page = context.new_page()
         page.on("pageerror", lambda exc: print(f"[page error] {exc}"))
         contexts.append((context, page))
         return page
 
+    policy_problems = []
+    open_page.policy_problems = policy_problems  # test_csp.py checks that the watch works
     yield open_page
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for n, (context, page) in enumerate(contexts):
@@ -87,6 +102,8 @@ def browser_pages(request, playwright_browser, live_server, e2e_media):
             except Exception as exc:  # the page may have crashed; the failure says more
                 print(f"screenshot failed: {exc}")
         context.close()
+    if policy_problems:
+        pytest.fail("the page broke its Content-Security-Policy or Permissions-Policy:\n" + "\n".join(policy_problems))
 
 
 def session_for(user):

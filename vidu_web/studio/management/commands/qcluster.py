@@ -10,6 +10,7 @@ from django.conf import settings
 from django_q.management.commands import qcluster
 
 from vidu_web.studio.cluster import Cluster
+from vidu_web.studio.keycheck import check_key_in_background
 
 
 class Command(qcluster.Command):
@@ -21,5 +22,8 @@ class Command(qcluster.Command):
             os.environ["Q_CLUSTER_NAME"] = options["cluster_name"]
         cluster = Cluster()
         cluster.start()
+        # After the forks (no thread of ours is copied into a child); one ERROR line at start
+        # when the provider refuses the key.
+        check_key_in_background()
         if options.get("run_once", False):
             cluster.stop()
