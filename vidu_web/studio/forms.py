@@ -97,6 +97,9 @@ class CreateForm(forms.Form):
         f["audio"] = forms.BooleanField(required=False, initial=self.spec.audio_default, label="Audio")
         f["off_peak"] = forms.BooleanField(required=False, label="Off-peak (cheaper, within 48 h)")
         f["watermark"] = forms.BooleanField(required=False, label="Watermarked copy")
+        if self.mode in catalog.REC_MODES:
+            f["is_rec"] = forms.BooleanField(required=False, label="Let Vidu write the prompt")
+        self.rec_credits = catalog.REC_CREDITS
         self.images = list(files.getlist("images")) if files is not None else []
         self.dropped_images = 0
         if data is None:
@@ -174,6 +177,8 @@ class CreateForm(forms.Form):
         for flag in FLAGS:
             if flag in self.fields:
                 params[flag] = bool(data.get(flag))
+        if data.get("is_rec") and "is_rec" in self.fields:
+            params["is_rec"] = True  # sent only when asked: it costs more
         return params
 
     def add_rejection(self, errors: dict[str, str]):
@@ -199,7 +204,7 @@ def initial_from_task(task, keep_seed=False) -> dict:
         "resolution": task.resolution,
     }
     for key, value in (task.params or {}).items():
-        if key in ("aspect_ratio", "movement_amplitude", "style", *FLAGS):
+        if key in ("aspect_ratio", "movement_amplitude", "style", "is_rec", *FLAGS):
             initial[key] = value
     if keep_seed and seed_of(task):
         initial["seed"] = seed_of(task)
@@ -209,3 +214,70 @@ def initial_from_task(task, keep_seed=False) -> dict:
 def seed_of(task):
     """The seed that reproduces ``task``: the one Vidu used, else the one asked for (or None)."""
     return task.seed_used or (task.params or {}).get("seed") or None
+
+
+class ExtendForm(forms.Form):
+    """Extend a finished video (vidu-api.md §2b): seconds added, resolution, optional prompt and
+    end frame, on the models the table says take it."""
+
+    def __init__(self, data=None, files=None):
+        super().__init__(data=data, files=files)
+        models = catalog.models_for(catalog.EXTEND)
+        spec = catalog.MODELS.get((data or {}).get("model")) if data else None
+        self.spec = spec if spec in models else models[0]
+        f = self.fields
+        f["model"] = forms.ChoiceField(choices=[(m.name, m.label) for m in models], initial=self.spec.name,
+                                       required=False)
+        f["duration"] = forms.TypedChoiceField(
+            choices=[(d, f"+{d} s") for d in self.spec.durations_for(catalog.EXTEND)], coerce=int,
+            initial=self.spec.default_duration, error_messages={"invalid_choice": "Vidu adds 1 to 7 seconds."})
+        f["resolution"] = forms.ChoiceField(
+            choices=[(r, r) for r in self.spec.resolutions_for(self.spec.default_duration)],
+            initial=self.spec.default_resolution)
+        f["prompt"] = forms.CharField(required=False, max_length=catalog.PROMPT_MAX, strip=True,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+        uploads = files.getlist("images") if files is not None else []
+        self.end_frames = list(uploads)
+
+    def clean(self):
+        cleaned = super().clean()
+        if len(self.end_frames) > catalog.EXTEND_MAX_IMAGES:
+            self.add_error("images", f"Pick one end frame at most; got {len(self.end_frames)}.")
+        for upload in self.end_frames:
+            if upload.size > settings.UPLOAD_MAX_BYTES or upload.size == 0:
+                self.add_error("images", f"The end frame ({upload.name}) is empty or larger than "
+                                         f"{settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+        return cleaned
+
+    def add_error(self, field, error):
+        if field == "images":
+            self.errors.setdefault("images", self.error_class()).append(str(error))
+            return
+        super().add_error(field if field in self.fields else None, error)
+
+    @property
+    def end_frame(self):
+        return self.end_frames[0] if self.end_frames else None
+
+    def params(self) -> dict:
+        data = self.cleaned_data
+        return {"model": self.spec.name, "duration": data["duration"], "resolution": data["resolution"],
+                "prompt": data.get("prompt") or ""}
+
+    def add_rejection(self, errors: dict[str, str]):
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields or field == "images" else None, message)
+
+
+class UpscaleForm(forms.Form):
+    """Upscale a finished video to one of the resolutions above its own (``choices``)."""
+
+    def __init__(self, choices: list[str], data=None):
+        super().__init__(data=data)
+        self.fields["upscale_resolution"] = forms.ChoiceField(
+            choices=[(c, c) for c in choices], initial=choices[0] if choices else None,
+            error_messages={"invalid_choice": "Pick a resolution above the video's own: %(value)s isn't."})
+
+    def add_rejection(self, errors: dict[str, str]):
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)

@@ -17,6 +17,8 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/favorite/", views.video_favorite, name="video-favorite"),
     path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
     path("videos/<uuid:task_uuid>/delete/", views.video_delete, name="video-delete"),
+    path("videos/<uuid:task_uuid>/extend/", views.video_extend, name="video-extend"),
+    path("videos/<uuid:task_uuid>/upscale/", views.video_upscale, name="video-upscale"),
     path("media/<path:name>", media.media, name="media"),
     # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
     path("healthz", health.healthz, name="healthz"),
