@@ -350,7 +350,8 @@ def _video_page(request, task, extend_form=None, upscale_form=None, status=200):
         "params": _param_rows(task),
         "version_of": task.source.uuid if task.source_id else (task.retry_of.uuid if task.retry_of_id else None),
     }
-    if can_create and task.state == State.SUCCEEDED:
+    # The versions panel: on a finished video, and on any video whose form came back with errors.
+    if can_create and (task.state == State.SUCCEEDED or extend_form or upscale_form):
         choices = task.upscale_choices(creation)
         context.update(
             extend_problem=task.derive_problems(catalog.EXTEND, creation).get("video", ""),
