@@ -356,4 +356,21 @@
       setTimeout(function () { el.remove(); }, 6600);
     });
   });
+
+  // --- keyframes: show the blocks of the chosen mode; preview each key image at its own shape ---
+  function showForMode() {
+    var mode = currentMode();
+    document.querySelectorAll("[data-show-in]").forEach(function (el) { el.hidden = el.dataset.showIn !== mode; });
+    document.querySelectorAll("[data-hide-in]").forEach(function (el) { el.hidden = el.dataset.hideIn === mode; });
+  }
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches && t.matches("input[name=mode]")) showForMode();
+    if (!(t.matches && t.matches("[data-key-preview]"))) return;
+    var img = t.parentNode.querySelector(".key-preview");
+    if (!img) return;
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.hidden = !(t.files && t.files[0]);
+    if (t.files && t.files[0]) img.src = URL.createObjectURL(t.files[0]);
+  });
 })();

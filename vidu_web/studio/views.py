@@ -105,7 +105,7 @@ def create(request):
             status = 403
         elif refusal:
             form.is_valid()
-            form.add_error("images", refusal)
+            form.add_error("key_images" if form.is_keyframes else "images", refusal)
         elif form.is_valid():
             try:
                 task = services.create_task(
@@ -153,7 +153,7 @@ def _create_context(request, form, source, recent=None):
     remix_images = list(source.images.all()) if source else []
     return {
         "form": form,
-        "modes": catalog.MODES,
+        "modes": catalog.CREATE_MODES,
         "remix": source,
         "is_edit": _is_edit(source),
         "remix_seed": seed_of(source) if source else None,
