@@ -70,7 +70,7 @@ def test_render_screenshots(browser_pages, alice, bob, team_a):
     page.goto("/create/?mode=start-end2video&model=vidu2.0")
     frames = [SAMPLES / "cover1.jpeg", SAMPLES / "cover3.jpeg"]
     page.locator("#id_images").set_input_files([str(f) for f in frames])
-    page.get_by_label("Prompt").fill("From the test card to the fractal, smooth morph")
+    page.get_by_role("textbox", name="Prompt").fill("From the test card to the fractal, smooth morph")
     page.get_by_role("button", name="Generate").click()
     page.locator("#create-form .alert-success, #images-error").first.wait_for()
     page.evaluate("window.scrollTo(0, 0)")
