@@ -3,6 +3,7 @@
 import pytest
 
 from tests.studio_helpers import csrf_post, png, upload
+from tests.test_views_queries import fill
 from vidu_web.studio.models import GenerationTask
 
 
@@ -80,3 +81,11 @@ def test_too_many_files_are_refused_before_they_are_read(alice_client):
 def test_nine_keys_are_fine(alice_client):
     csrf_post(alice_client, "/create/", keyframes(9, seconds=[2] * 9))
     assert GenerationTask.objects.get().images.count() == 10
+
+
+def test_the_keyframes_page_runs_as_many_queries_as_any_create_page(alice_client, alice, team_a,
+                                                                    django_assert_num_queries):
+    fill(team_a, [alice], 3)  # finished and running tasks in Recent, as the /create/ pin has
+    alice_client.get("/create/?mode=multiframe")
+    with django_assert_num_queries(7):  # as tests/test_views_queries.py pins /create/
+        alice_client.get("/create/?mode=multiframe")
