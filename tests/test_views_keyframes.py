@@ -89,3 +89,10 @@ def test_the_keyframes_page_runs_as_many_queries_as_any_create_page(alice_client
     alice_client.get("/create/?mode=multiframe")
     with django_assert_num_queries(7):  # as tests/test_views_queries.py pins /create/
         alice_client.get("/create/?mode=multiframe")
+
+
+def test_switching_to_keyframes_says_what_changed(alice_client):
+    response = alice_client.get("/create/params/?mode=multiframe&model=viduq2&duration=9&resolution=1080p")
+    html = response.content.decode()
+    assert response.status_code == 200 and "Vidu Q2 doesn&#x27;t make keyframes" in html
+    assert 'name="duration"' not in html and "Length:" not in html  # each key brings its own seconds

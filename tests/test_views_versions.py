@@ -1,6 +1,8 @@
 """Extend and Upscale from a finished video's page (vidu-api.md §2b), and "Let Vidu write the prompt"."""
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.studio_helpers import csrf_post, make_task, png, upload
 from vidu_web.studio.models import Creation, GenerationTask, State
@@ -198,3 +200,16 @@ def test_the_video_page_shows_the_prompt_vidu_used(alice_client, team_a, alice):
     silent = make_task(team_a, alice, params={"is_rec": True})
     html = alice_client.get(f"/videos/{silent.uuid}/").content.decode()
     assert "data-prompt-used" not in html and "didn't say which it used" in html
+
+
+junk = st.text(max_size=30) | st.sampled_from(["", "0", "1", "7", "8", "-1", "99999999999999999999", "720p", "2K",
+                                                 "8K", "viduq2-pro", "viduq1", "\x00"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(action=st.sampled_from(["extend", "upscale"]),
+       data=st.dictionaries(st.sampled_from(["duration", "resolution", "prompt", "model", "upscale_resolution"]),
+                            junk | st.lists(junk, max_size=3), max_size=5))
+def test_no_input_to_extend_or_upscale_gives_a_500(alice_client, source, action, data):
+    response = post(alice_client, f"/videos/{source.uuid}/{action}/", data, f"/videos/{source.uuid}/")
+    assert response.status_code in (302, 400), response.status_code

@@ -69,3 +69,39 @@ def test_the_new_controls_pass_axe_and_fit(browser_pages, live_server, alice, te
     page.locator("#start_image-error").wait_for()
     check_page(page, "keyframes with errors", width, problems)
     assert not problems, "\n".join(problems)
+
+
+def test_keyframes_preview_at_their_shape_and_reorder(browser_pages, alice, team_a, e2e_media, tmp_path):
+    from tests.studio_helpers import png
+
+    files = {}
+    for name, size in (("start", (300, 300)), ("wide", (400, 200)), ("tall", (200, 400))):
+        files[name] = tmp_path / f"{name}.png"
+        files[name].write_bytes(png(*size))
+    page = browser_pages(alice)
+    page.goto("/create/")
+    page.locator("label.seg", has_text="Keyframes").click()
+    page.locator("#id_start_image").wait_for(state="visible")
+    assert page.locator("#id_prompt").is_hidden() and page.locator("#dropzone").is_hidden()
+    page.locator("#id_start_image").set_input_files(str(files["start"]))
+    page.locator("#key-image-1").set_input_files(str(files["wide"]))
+    page.locator("#key-image-2").set_input_files(str(files["tall"]))
+    page.locator("#key-prompt-1").fill("it widens")
+    page.locator("#key-prompt-2").fill("it stands up")
+    page.locator("#key-seconds-2").select_option("6")
+    preview = page.locator("#key-image-1 + .key-preview")
+    page.wait_for_function("i => i.complete && i.naturalWidth", arg=preview.element_handle())
+    box = preview.bounding_box()
+    assert 1.9 < box["width"] / box["height"] < 2.1, box  # its own 2:1 shape, not a square crop
+
+    page.get_by_role("button", name="Move key 2 up").click()
+    assert page.locator("#key-image-1").evaluate("i => i.files[0].name") == "tall.png"
+    assert page.locator("#key-prompt-1").input_value() == "it stands up"
+    assert page.locator("#key-seconds-1").input_value() == "6"
+    assert page.locator("#key-image-2").evaluate("i => i.files[0].name") == "wide.png"
+
+    page.get_by_role("button", name="Generate").click()
+    task = wait_for(lambda: GenerationTask.objects.filter(mode="multiframe").first(), 10, message="the keyframes task")
+    assert task.params["key_prompts"] == ["it stands up", "it widens"]
+    assert task.params["key_durations"] == [6, 5]
+    assert [(i.width, i.height) for i in task.images.all()] == [(300, 300), (200, 400), (400, 200)]

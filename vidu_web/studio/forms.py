@@ -126,11 +126,11 @@ class CreateForm(forms.Form):
         changes = []
         model = asked.get("model")
         if model in catalog.MODELS and model != spec.name:
-            changes.append(f"Model: {catalog.MODELS[model].label} doesn't make {catalog.MODES[mode].lower()}, "
+            changes.append(f"Model: {catalog.MODELS[model].label} doesn't make {catalog.CREATE_MODES[mode].lower()}, "
                            f"so it is {spec.label}.")
-        if wanted_duration is not None and wanted_duration != self.duration:
+        if wanted_duration is not None and wanted_duration != self.duration and not self.is_keyframes:
             allowed = catalog.describe_durations(spec.durations_for(mode))
-            changes.append(f"Length: {spec.label} makes {catalog.MODES[mode].lower()} clips of {allowed}, "
+            changes.append(f"Length: {spec.label} makes {catalog.CREATE_MODES[mode].lower()} clips of {allowed}, "
                            f"so {wanted_duration} s became {self.duration} s.")
         resolution, allowed = asked.get("resolution"), spec.resolutions_for(self.duration)
         if resolution in catalog.RESOLUTIONS and resolution not in allowed:
