@@ -233,3 +233,26 @@ def test_every_request_has_a_timeout_and_json_headers(sandbox):
     assert kwargs["timeout"] == (1.5, 4.0)
     assert kwargs["headers"]["Content-Type"] == "application/json"
     assert kwargs["headers"]["Authorization"].startswith("Token ")
+
+
+@pytest.mark.parametrize(("prefix", "scheme"), [("/ent/v2", "Token"), ("/v2", "Bearer")])
+def test_typed_requests_for_extend_upscale_and_keyframes(sandbox, prefix, scheme):
+    from vidu_web.vidu import ExtendRequest, KeyFrame, MultiframeRequest, UpscaleRequest
+
+    client = client_for(sandbox, prefix=prefix, scheme=scheme)
+    source = client.create("text2video", {"model": "viduq3-turbo", "prompt": "a fox", "duration": 5, "is_rec": True})
+    assert source.prompt and source.prompt != "a fox", "the create answer carries the prompt Vidu wrote"
+    done = wait_for(lambda: (r := client.query(source.task_id)).state == "success" and r, timeout=15)
+    assert done.prompt == source.prompt
+    creation = done.creations[0].id
+    extended = client.extend(ExtendRequest(model="viduq2-pro", duration=2, resolution="540p",
+                                           video_creation_id=creation, end_frame=image_uri()))
+    upscaled = client.upscale(UpscaleRequest("4K", video_creation_id=creation))
+    keys = (KeyFrame(image_uri(), "first", 2), KeyFrame(image_uri(), "second", 3))
+    keyed = client.multiframe(MultiframeRequest(model="viduq2-turbo", start_image=image_uri(), keys=keys))
+    for created, seconds in ((extended, 7), (upscaled, 5), (keyed, 5)):
+        final = wait_for(lambda c=created: (r := client.query(c.task_id)).state == "success" and r, timeout=15)
+        assert final.creations[0].video.duration == seconds
+    with pytest.raises(ViduError) as refused:
+        client.upscale(UpscaleRequest("2K", video_creation_id=upscaled.task_id))
+    assert refused.value.status in (400, 404) and not refused.value.retryable

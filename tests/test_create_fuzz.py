@@ -21,7 +21,7 @@ files = st.one_of(
 form = st.fixed_dictionaries(
     {},
     optional={
-        "mode": maybe(list(catalog.MODES)),
+        "mode": maybe(list(catalog.CREATE_MODES)),
         "model": maybe(list(catalog.MODELS)),
         "prompt": st.one_of(st.text(max_size=80), st.just("x" * 2001)),
         "duration": maybe(["1", "4", "5", "8", "10", "16", "-1", "1e3", "99999999999999999999"]),
@@ -35,6 +35,11 @@ form = st.fixed_dictionaries(
         "watermark": maybe(["on"]),
         "_refresh": st.just("1"),
         "images": st.lists(files, max_size=3),
+        "is_rec": maybe(["on"]),
+        "start_image": st.lists(files, max_size=2),
+        "key_images": st.lists(files, max_size=3),
+        "key_prompts": st.lists(st.text(max_size=20) | st.just("x" * 2001), max_size=4),
+        "key_durations": st.lists(st.sampled_from(["2", "5", "7", "1", "8", "x", "", "99999999999999999999"]), max_size=4),
     },
 )
 

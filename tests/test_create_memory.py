@@ -3,8 +3,9 @@ the web process's memory by less than 100 MB (issue 8, item 18).
 
 Measured as a real process would feel it: a fresh Python process (tests/create_memory_probe.py)
 runs Django's WSGI handler against the test database and streams the request body from a file;
-its peak RSS over the create is compared with its RSS just before. Seven 4000x4000 PNGs of
-almost 20 MB each: the most pixels a PNG may have and the most bytes an image may have.
+its peak RSS over the create is compared with its RSS just before. Ten 4000x4000 PNGs of
+almost 20 MB each (keyframes: a start image and 9 key images, the most images a mode takes): the
+most pixels a PNG may have and the most bytes an image may have.
 """
 
 import io
@@ -46,12 +47,14 @@ def largest_png() -> bytes:
     return data
 
 
-def write_body(path, fields, files):
+def write_body(path, fields, files, names=None):
+    """A multipart body: ``fields``, then ``files`` under ``names`` (one each; "images" by default)."""
     with open(path, "wb") as out:
         for name, value in fields.items():
             out.write(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
         for n, data in enumerate(files):
-            out.write(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="images"; filename="ref{n}.png"\r\n'
+            field = names[n] if names else "images"
+            out.write(f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="{field}"; filename="ref{n}.png"\r\n'
                       f"Content-Type: image/png\r\n\r\n".encode())
             out.write(data)
             out.write(b"\r\n")
@@ -71,12 +74,12 @@ def session_cookie(user) -> str:
 def test_the_largest_allowed_create_stays_under_the_memory_bar(transactional_db, alice, tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip("the probe process shares the test database only on PostgreSQL (make test uses it)")
-    fields = {"mode": "reference2video", "model": "viduq1", "prompt": "keep these faces", "duration": "5",
-              "resolution": "1080p"}
-    warm = write_body(tmp_path / "warm", fields, [png(300, 200)])
+    warm = write_body(tmp_path / "warm", {"mode": "reference2video", "model": "viduq1", "prompt": "keep these faces",
+                                          "duration": "5", "resolution": "1080p"}, [png(300, 200)])
     big = largest_png()
     most = settings.UPLOAD_MAX_FILES
-    body = write_body(tmp_path / "body", fields, [big] * most)
+    fields = {"mode": "multiframe", "model": "viduq2-pro", "resolution": "720p"}
+    body = write_body(tmp_path / "body", fields, [big] * most, ["start_image"] + ["key_images"] * (most - 1))
     assert os.path.getsize(body) <= settings.UPLOAD_MAX_REQUEST_BYTES
     env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(tmp_path / "media"),
            "DJANGO_SECRET_KEY": settings.SECRET_KEY, "VIDU_WEB_TESTING": "1"}

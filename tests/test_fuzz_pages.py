@@ -23,7 +23,7 @@ stamps = st.tuples(
     numbers,
 ).map("_".join)
 junk = st.text(max_size=60) | st.text(alphabet="\x00%/_-:+.", max_size=20)
-value = st.one_of(junk, numbers, stamps, st.sampled_from(["active", "failed", "succeeded", "text2video", "viduq1",
+value = st.one_of(junk, numbers, stamps, st.sampled_from(["active", "failed", "succeeded", "text2video", "multiframe", "extend", "viduq1",
                                                           "today", "on", "1", "alice", "00000000-0000-0000-0000-000000000000"]))
 
 PAGES = {
@@ -32,7 +32,8 @@ PAGES = {
     "/gallery/": ["q", "creator", "mode", "model", "when", "favorites", "after"],
     "/create/": ["mode", "model", "prompt", "duration", "resolution", "aspect_ratio", "movement_amplitude", "seed",
                  "bgm", "audio", "off_peak", "remix", "images"],
-    "/create/params/": ["mode", "model", "duration", "resolution", "aspect_ratio", "movement_amplitude", "seed"],
+    "/create/params/": ["mode", "model", "duration", "resolution", "aspect_ratio", "movement_amplitude", "seed",
+                        "is_rec", "key_prompts", "key_durations"],
     "/team/": ["page"],
 }
 
@@ -66,6 +67,7 @@ FUZZ = settings(max_examples=150, deadline=None,
 @example(request=("/gallery/", {"after": "9999-12-31T23:59:59-14:00_1"}, True))
 @example(request=("/gallery/", {"after": "2026-01-01T00:00:00+00:00_" + "9" * 30}, True))
 @example(request=("/tasks/", {"page": "9" * 5000, "state": "\x00"}, False))
+@example(request=("/create/params/", {"mode": "multiframe", "model": "viduq2", "duration": "9"}, True))
 def test_no_query_string_gives_a_500(alice_client, library, request):
     path, params, htmx = request
     response = alice_client.get(path, params, **(HTMX if htmx else {}))

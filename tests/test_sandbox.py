@@ -253,7 +253,8 @@ def test_401_without_a_usable_authorization(sandbox, authorization):
 
 
 def test_unknown_paths_and_wrong_methods(sandbox):
-    assert_error_body(api(sandbox, "GET", "/ent/v2/upscale-new"), 404)
+    assert_error_body(api(sandbox, "GET", "/ent/v2/lip-sync"), 404)  # an endpoint not in scope
+    assert_error_body(api(sandbox, "GET", "/ent/v2/upscale-new"), 405)
     assert_error_body(api(sandbox, "GET", "/ent/v3/text2video"), 404)
     assert_error_body(api(sandbox, "GET", "/ent/v2/text2video"), 405)
     assert_error_body(api(sandbox, "POST", "/v2/tasks/1/creations"), 405)

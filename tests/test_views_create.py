@@ -291,7 +291,8 @@ def test_more_files_than_any_mode_takes_get_a_message_not_a_400(alice_client, se
                                                     "images": files})
     html = response.content.decode()
     assert response.status_code == 200 and 'id="images-error"' in html
-    assert "You sent 10 images; no mode takes more than 7." in html and ">typed</textarea>" in html
+    most = settings.UPLOAD_MAX_FILES  # 10: keyframes' start image and 9 keys
+    assert f"You sent {most + 3} images; no mode takes more than {most}." in html and ">typed</textarea>" in html
     assert not GenerationTask.objects.exists() and not TaskImage.objects.exists()
 
 
@@ -324,4 +325,5 @@ def test_the_upload_cap_follows_the_catalog(settings):
     from vidu_web.vidu import catalog
 
     most = max(spec.image_count(mode)[1] for mode in catalog.MODES for spec in catalog.models_for(mode))
-    assert settings.UPLOAD_MAX_FILES == most
+    keyframes = 1 + catalog.MULTIFRAME_KEYS[1]  # the start image and the most key images
+    assert settings.UPLOAD_MAX_FILES == max(most, keyframes)

@@ -338,7 +338,8 @@ else:
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # per input image
-UPLOAD_MAX_FILES = 7  # the most images a mode takes (reference2video; a test keeps it equal to the catalog's)
+# The most images a mode takes (keyframes: a start image and 9 keys; a test keeps it equal to the catalog's).
+UPLOAD_MAX_FILES = 10
 # A create with the most and largest images, plus its form fields; a larger request keeps no file.
 UPLOAD_MAX_REQUEST_BYTES = UPLOAD_MAX_FILES * UPLOAD_MAX_BYTES + 1024 * 1024
 # The capped handler skips files past the caps and says why in the form; past this many file

@@ -413,4 +413,48 @@
       setTimeout(function () { el.remove(); }, 6600);
     });
   });
+
+  // --- keyframes: show the blocks of the chosen mode; preview each key image at its own shape ---
+  function showForMode() {
+    var mode = currentMode();
+    document.querySelectorAll("[data-show-in]").forEach(function (el) { el.hidden = el.dataset.showIn !== mode; });
+    document.querySelectorAll("[data-hide-in]").forEach(function (el) { el.hidden = el.dataset.hideIn === mode; });
+  }
+  // Reorder: "Up" swaps a key's image, prompt and seconds with the key before it (the order is
+  // the order the keys are sent in). Without the script the buttons stay hidden.
+  function swapKeys(a, b) {
+    var fa = a.querySelector("input[type=file]"), fb = b.querySelector("input[type=file]");
+    var da = new DataTransfer(), db = new DataTransfer();
+    Array.from(fa.files).forEach(function (f) { da.items.add(f); });
+    Array.from(fb.files).forEach(function (f) { db.items.add(f); });
+    fa.files = db.files; fb.files = da.files;
+    [fa, fb].forEach(function (f) { f.dispatchEvent(new Event("change", { bubbles: true })); });
+    ["input[type=text]", "select"].forEach(function (sel) {
+      var x = a.querySelector(sel), y = b.querySelector(sel), v = x.value;
+      x.value = y.value; y.value = v;
+    });
+  }
+  function showKeyButtons() {
+    document.querySelectorAll("[data-key-up]").forEach(function (b) { b.hidden = false; });
+  }
+  document.addEventListener("click", function (e) {
+    var up = e.target.closest && e.target.closest("[data-key-up]");
+    if (!up) return;
+    var rows = Array.from(document.querySelectorAll("[data-key-row]")), row = up.closest("[data-key-row]");
+    var at = rows.indexOf(row);
+    if (at > 0) swapKeys(rows[at - 1], row);
+  });
+  document.addEventListener("DOMContentLoaded", showKeyButtons);
+  document.addEventListener("htmx:afterSettle", showKeyButtons);
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches && t.matches("input[name=mode]")) showForMode();
+    if (!(t.matches && t.matches("[data-key-preview]"))) return;
+    var img = t.parentNode.querySelector(".key-preview");
+    if (!img) return;
+    if (img.src) URL.revokeObjectURL(img.src);
+    img.hidden = !(t.files && t.files[0]);
+    if (t.files && t.files[0]) img.src = URL.createObjectURL(t.files[0]);
+    else img.removeAttribute("src");
+  });
 })();

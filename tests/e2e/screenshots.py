@@ -70,7 +70,7 @@ def test_render_screenshots(browser_pages, alice, bob, team_a):
     page.goto("/create/?mode=start-end2video&model=vidu2.0")
     frames = [SAMPLES / "cover1.jpeg", SAMPLES / "cover3.jpeg"]
     page.locator("#id_images").set_input_files([str(f) for f in frames])
-    page.get_by_label("Prompt").fill("From the test card to the fractal, smooth morph")
+    page.get_by_role("textbox", name="Prompt").fill("From the test card to the fractal, smooth morph")
     page.get_by_role("button", name="Generate").click()
     page.locator("#create-form .alert-success, #images-error").first.wait_for()
     page.evaluate("window.scrollTo(0, 0)")
@@ -110,3 +110,34 @@ def test_render_library_screenshots(browser_pages, alice, bob, team_a):
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
     assert (OUT / "project.png").stat().st_size > 10_000
+
+
+def test_render_more_of_vidu(browser_pages, alice, bob, team_a):
+    """Extend and Upscale on a finished video's page, its extension, and the keyframes form."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    source = _gallery(team_a, [alice, bob])
+    extension = make_task(team_a, alice, mode="extend", model="viduq2-pro", duration=3, resolution="720p",
+                          prompt="The balloons drift apart as the sun clears the ridge", source=source,
+                          params={"video_creation_id": "c7"}, with_video=False)
+    creation = Creation(task=extension, upstream_id="c-ext", duration=8, width=1280, height=720, fps=24)
+    creation.video.save(f"{extension.uuid}.mp4", ContentFile((SAMPLES / "clip2.mp4").read_bytes()), save=False)
+    creation.cover.save(f"{extension.uuid}.jpeg", ContentFile((SAMPLES / "cover2.jpeg").read_bytes()), save=False)
+    creation.save()
+    page = browser_pages(alice)
+    page.goto(f"/videos/{source.uuid}/")
+    page.locator("#extend summary").click()
+    page.locator("#upscale summary").click()
+    page.get_by_label("What happens next").fill("The balloons drift apart as the sun clears the ridge")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "versions.png"), full_page=True)
+    page.goto(f"/videos/{extension.uuid}/")
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(OUT / "extension.png"), full_page=True)
+    page.goto("/create/?mode=multiframe")
+    page.locator("#id_start_image").set_input_files(str(SAMPLES / "cover1.jpeg"))
+    for n, cover in enumerate(("cover2.jpeg", "cover3.jpeg", "cover4.jpeg"), 1):
+        page.locator(f"#key-image-{n}").set_input_files(str(SAMPLES / cover))
+        page.locator(f"#key-prompt-{n}").fill(["The pattern melts into a fractal", "Cells bloom across it",
+                                               "Everything settles into stripes"][n - 1])
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "keyframes.png"), full_page=True)

@@ -32,7 +32,7 @@ def test_an_image_left_behind_by_text_mode_never_blocks_generate(browser_pages, 
     page.locator("#id_images").set_input_files(write(tmp_path, "frame.png", png(320, 240)))
     page.locator("#previews img").wait_for()
     choose_mode(page, "Text to video", "viduq2")
-    page.get_by_label("Prompt").fill("A lighthouse at dusk")
+    page.get_by_role("textbox", name="Prompt").fill("A lighthouse at dusk")
     for made in (1, 2):  # "on every try"
         page.get_by_role("button", name="Generate").click()
         wait_for(lambda made=made: GenerationTask.objects.filter(prompt__text="A lighthouse at dusk").count() == made,
@@ -103,8 +103,8 @@ def test_remix_reuses_the_seed_in_one_click(browser_pages, alice, team_a):
     page.goto(f"/create/?remix={source.uuid}")
     seed = page.get_by_label("Seed")
     assert seed.input_value() == ""
-    page.get_by_label("Prompt").fill("typed before reusing")
+    page.get_by_role("textbox", name="Prompt").fill("typed before reusing")
     page.get_by_role("link", name="Reuse seed 4242").click()
     assert seed.input_value() == "4242"
     assert re.search(r"remix=[0-9a-f-]+$", page.url)  # no reload: what was typed stays
-    assert page.get_by_label("Prompt").input_value() == "typed before reusing"
+    assert page.get_by_role("textbox", name="Prompt").input_value() == "typed before reusing"

@@ -23,7 +23,7 @@ def test_the_bar_never_moves_backwards_from_create_to_done(vidu_settings, sandbo
         page = browser_pages(alice)
         page.goto("/create/")
         page.evaluate("window.__noReload = true")
-        page.get_by_label("Prompt").fill("A lighthouse at dusk, waves rolling in")
+        page.get_by_role("textbox", name="Prompt").fill("A lighthouse at dusk, waves rolling in")
         page.get_by_label("Model").select_option("viduq2")
         before = set(GenerationTask.objects.values_list("pk", flat=True))
         page.get_by_role("button", name="Generate").click()

@@ -71,7 +71,7 @@ def test_create_watch_play_remix_and_share(stack, browser_pages, alice, bob, cha
     page.evaluate("window.__noReload = true")
 
     def text_mode(p):
-        p.get_by_label("Prompt").fill("A red fox trots through fresh snow")
+        p.get_by_role("textbox", name="Prompt").fill("A red fox trots through fresh snow")
         p.get_by_label("Model").select_option("viduq2")
 
     text_task = submit_and_follow(page, text_mode)
@@ -88,7 +88,7 @@ def test_create_watch_play_remix_and_share(stack, browser_pages, alice, bob, cha
         p.locator("#id_model option[value='viduq2-pro']").wait_for(state="attached")
         p.locator("#id_images").set_input_files(str(frame))
         p.locator("#previews img").wait_for()
-        p.get_by_label("Prompt").fill("The frame comes alive")
+        p.get_by_role("textbox", name="Prompt").fill("The frame comes alive")
 
     image_task = submit_and_follow(page, image_mode)
     assert image_task.mode == "img2video" and image_task.images.count() == 1
@@ -107,10 +107,10 @@ def test_create_watch_play_remix_and_share(stack, browser_pages, alice, bob, cha
     page.wait_for_function("() => document.querySelector('#player').readyState >= 2 || (document.querySelector('#player').play(), false)", timeout=15_000)
     page.get_by_role("link", name="Remix").click()
     page.wait_for_url(re.compile(r"/create/\?remix="))
-    assert page.get_by_label("Prompt").input_value() == "The frame comes alive"
+    assert page.get_by_role("textbox", name="Prompt").input_value() == "The frame comes alive"
     assert page.locator("input[name=mode][value=img2video]").is_checked()
     assert page.locator("#remix-images img").count() == 1
-    remix = submit_and_follow(page, lambda p: p.get_by_label("Prompt").fill("The frame comes alive, at night"))
+    remix = submit_and_follow(page, lambda p: p.get_by_role("textbox", name="Prompt").fill("The frame comes alive, at night"))
     assert remix.images.count() == 1 and remix.prompt.text.endswith("at night")
 
     # A teammate sees it; an outsider gets 404 for the page and the file.
@@ -145,11 +145,11 @@ def test_the_form_follows_mode_and_model_and_keeps_input_on_errors(browser_pages
     bad = tmp_path / "notes.png"
     bad.write_bytes(b"this is not an image")
     page.locator("#id_images").set_input_files([str(bad), str(bad)])
-    page.get_by_label("Prompt").fill("keep this text")
+    page.get_by_role("textbox", name="Prompt").fill("keep this text")
     page.get_by_role("button", name="Generate").click()
     page.locator("#images-error").wait_for()
     assert "png, jpeg or webp" in page.locator("#images-error").inner_text()
-    assert page.get_by_label("Prompt").input_value() == "keep this text"
+    assert page.get_by_role("textbox", name="Prompt").input_value() == "keep this text"
     assert page.locator("#id_images").evaluate("i => i.files.length") == 2
     assert page.locator("#id_duration").input_value() == "8"
     assert not GenerationTask.objects.exists()

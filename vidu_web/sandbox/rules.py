@@ -10,7 +10,7 @@ import re
 
 from vidu_web.vidu import catalog, images
 
-MARKER = re.compile(r"\[(fail|reject|bigvideo):([A-Za-z0-9_.]+)\]")
+MARKER = re.compile(r"\[(fail|reject|bigvideo|length|fps):([A-Za-z0-9_.]+)\]")
 BILLING_NAME = re.compile(r"^(?P<model>.+)-(?P<resolution>\d+p)-(?P<duration>\d+)s$")
 
 # Status for each reason of vidu-api.md §6, for [reject:Reason]; unknown reasons answer 400.
@@ -23,6 +23,8 @@ REJECT_STATUS = {
 PER_SECOND = {"viduq3-pro": 40, "viduq3-turbo": 30, "viduq2": 26, "viduq2-pro": 32, "viduq2-turbo": 26,
               "viduq1": 30, "vidu2.0": 20}
 RESOLUTION_FACTOR = {"360p": 0.5, "540p": 0.75, "720p": 1.0, "1080p": 2.0}
+# Upscale: credits per second of source video, growing with the resolution asked.
+UPSCALE_PER_SECOND = {"1080p": 4, "2K": 8, "4K": 16, "8K": 40}
 MAX_BIG_MB = 64 * 1024
 
 
@@ -35,9 +37,13 @@ class Refusal(Exception):
 
 
 def markers(params: dict) -> dict[str, str]:
-    """The ``[fail:X]``, ``[reject:X]`` and ``[bigvideo:N]`` markers found in the prompt."""
-    prompt = params.get("prompt")
-    return {kind: value for kind, value in MARKER.findall(prompt)} if isinstance(prompt, str) else {}
+    """The ``[fail:X]``, ``[reject:X]``, ``[bigvideo:N]``, ``[length:S]`` and ``[fps:F]`` markers
+    in the prompt (a keyframe's prompt counts too)."""
+    texts = [params.get("prompt")]
+    settings = params.get("image_settings")
+    if isinstance(settings, list):
+        texts += [s.get("prompt") for s in settings if isinstance(s, dict)]
+    return {kind: value for text in texts if isinstance(text, str) for kind, value in MARKER.findall(text)}
 
 
 def plain_model(params: dict) -> dict:
@@ -62,7 +68,7 @@ def check(mode: str, params: dict) -> None:
     if errors:
         name, message = next(iter(errors.items()))
         raise Refusal(400, _reason(name, mode, params), f"{name}: {message}")
-    _check_images(mode, params.get("images") or [])
+    _check_images(mode, image_refs(mode, params))
     reject = markers(params).get("reject")
     if reject:
         raise Refusal(REJECT_STATUS.get(reject, 400), reject, f"rejected on request by the prompt marker [reject:{reject}]")
@@ -70,6 +76,8 @@ def check(mode: str, params: dict) -> None:
 
 def _reason(name: str, mode: str, params: dict) -> str:
     """Vidu's reason for a validation error on field ``name``."""
+    if mode in catalog.MORE:
+        return _more_reason(name, mode, params)
     value = params.get(name)
     if name == "model" and not value:
         return "FieldLacking"
@@ -87,6 +95,29 @@ def _reason(name: str, mode: str, params: dict) -> str:
     if name == "bgm" and value is True:
         return "FieldUnwanted"
     return "FieldInvalid"
+
+
+def _more_reason(name: str, mode: str, params: dict) -> str:
+    """The reason for the second-wave endpoints' fields (§2b)."""
+    if name in catalog._UNWANTED[mode] and name in params:
+        return "FieldUnwanted"
+    if name in ("model", "start_image", "video_creation_id") and params.get(name) in (None, ""):
+        return "FieldLacking"
+    if name == "image_settings" and isinstance(params.get(name), list):
+        return "FieldItemCountOutOfRange"
+    if name == "images" and isinstance(params.get(name), list) and len(params[name]) > catalog.EXTEND_MAX_IMAGES:
+        return "FieldItemCountOutOfRange"
+    if name in ("images", "start_image", "image_settings.key_image"):
+        return "ImageFormatInvalid"
+    return "FieldInvalid"
+
+
+def image_refs(mode: str, params: dict) -> list[str]:
+    """Every image of a create request, in order: ``images``, or keyframes' start and key images."""
+    if mode == catalog.MULTIFRAME:
+        keys = params.get("image_settings") or []
+        return [params["start_image"], *(k["key_image"] for k in keys)]
+    return params.get("images") or []
 
 
 def _check_images(mode: str, refs: list[str]) -> None:
@@ -109,7 +140,24 @@ def _check_images(mode: str, refs: list[str]) -> None:
 
 def effective(mode: str, params: dict) -> dict:
     """The parameters the task runs with: what was sent, Vidu's defaults for the rest."""
+    common = {"payload": params.get("payload") or "", "off_peak": bool(params.get("off_peak", False)),
+              "watermark": bool(params.get("watermark", False)), "bgm": False, "audio": False}
+    if params.get("callback_url"):
+        common["callback_url"] = params["callback_url"]
+    if mode == catalog.UPSCALE:
+        source = {k: params[k] for k in ("video_creation_id", "video_url") if k in params}
+        return {**source, "upscale_resolution": params.get("upscale_resolution") or catalog.UPSCALE_DEFAULT, **common}
     spec = catalog.MODELS[params["model"]]
+    if mode == catalog.EXTEND:
+        source = {k: params[k] for k in ("video_creation_id", "video_url") if k in params}
+        return {"model": spec.name, **source, "prompt": params.get("prompt") or "",
+                "duration": params.get("duration") or spec.default_duration,
+                "resolution": params.get("resolution") or spec.default_resolution, **common}
+    if mode == catalog.MULTIFRAME:
+        keys = [{"prompt": k.get("prompt") or "", "duration": k.get("duration") or spec.default_duration}
+                for k in params["image_settings"]]
+        return {"model": spec.name, "image_settings": keys,
+                "resolution": params.get("resolution") or spec.default_resolution, **common}
     duration = params.get("duration") or spec.default_duration
     out = {
         "model": params["model"],
@@ -123,6 +171,8 @@ def effective(mode: str, params: dict) -> dict:
         "watermark": bool(params.get("watermark", False)),
         "payload": params.get("payload") or "",
     }
+    if params.get("is_rec"):
+        out["is_rec"] = True
     if mode in catalog.RATIO_MODES:
         out["aspect_ratio"] = params.get("aspect_ratio") or "16:9"
     if mode in catalog.STYLE_MODES:
@@ -132,11 +182,18 @@ def effective(mode: str, params: dict) -> dict:
     return out
 
 
-def credits_for(params: dict) -> int:
-    """What the task costs, from model, length and resolution (halved off-peak)."""
-    cost = PER_SECOND.get(params["model"], 25) * params["duration"] * RESOLUTION_FACTOR.get(params["resolution"], 1.0)
+def credits_for(params: dict, seconds: float = 0) -> int:
+    """What the task costs (halved off-peak): from model, seconds made and resolution; an upscale
+    from the source's ``seconds`` and the resolution asked; ``is_rec`` adds 10."""
+    if "upscale_resolution" in params:
+        cost = UPSCALE_PER_SECOND.get(params["upscale_resolution"], 8) * max(seconds, 1)
+    else:
+        made = params.get("duration") or sum(k["duration"] for k in params.get("image_settings", []))
+        cost = PER_SECOND.get(params["model"], 25) * made * RESOLUTION_FACTOR.get(params["resolution"], 1.0)
     if params.get("bgm"):
         cost += 5
+    if params.get("is_rec"):
+        cost += catalog.REC_CREDITS
     return max(1, round(cost / 2 if params.get("off_peak") else cost))
 
 
@@ -147,3 +204,18 @@ def big_video_bytes(params: dict) -> int:
     except ValueError:
         return 0
     return int(min(max(megabytes, 0), MAX_BIG_MB) * 1024 * 1024)
+
+
+def marker_number(params: dict, kind: str) -> float | None:
+    """The number of a ``[length:S]`` or ``[fps:F]`` marker, None when absent or unreadable."""
+    try:
+        value = float(markers(params)[kind])
+    except (KeyError, ValueError):
+        return None
+    return value if 0 <= value <= 100_000 else None
+
+
+def recommended_prompt(mode: str, params: dict) -> str:
+    """The prompt the sandbox "writes" for ``is_rec`` (Vidu's own would describe the images)."""
+    first = (params.get("prompt") or "").strip()[:60]
+    return f"[sandbox] A cinematic {catalog.MODES[mode].lower()} shot, gentle camera move" + (f", after: {first}" if first else "")

@@ -2,6 +2,7 @@
 
 Vidu's API, under both ``/ent/v2`` and ``/v2``:
   POST {prefix}/text2video | img2video | start-end2video | reference2video
+  POST {prefix}/extend | upscale-new | multiframe   (vidu-api.md §2b)
   GET  {prefix}/tasks/{id}/creations
   POST {prefix}/tasks/{id}/cancel
   GET  {prefix}/credits   (the key's account: credits left, concurrency, tasks waiting)
@@ -14,7 +15,26 @@ Each task goes created -> queueing -> processing -> success, one ``step`` per st
 for ``off_peak_steps``. Success carries one creation whose ``url``, ``cover_url`` and (with
 ``watermark: true``) ``watermarked_url`` are presigned URLs on this server, fresh at each query,
 expiring after ``url_ttl`` / ``cover_ttl`` seconds (403 with an S3 XML error when expired or
-edited). The video is one of six small real clips in ``media/``, chosen by the seed.
+edited). The video is one of six small real clips in ``media/``, chosen by the seed. Its
+creation's ``video.duration`` is the length asked for (the clip itself is 3 s), ``fps`` 24 and
+``resolution`` the clip's real frame size.
+
+The second-wave endpoints (§2b), checked by the same validator as the first four:
+  extend       takes a ``video_creation_id`` of a successful task of the same key (unknown: 404
+               CreationNotFound; not finished: 400 OperationInProcess); the source must be 4-60 s
+               long (400 FieldInvalid). The result plays the source's clip and reports the
+               source's length plus the seconds added. A ``video_url`` on this sandbox's own
+               /files/ resolves to its task; any other URL is taken on trust as a 5 s 720p
+               24 fps video (nothing is downloaded).
+  upscale-new  the source must be at most 300 s long and under 60 fps, and the
+               ``upscale_resolution`` above the source's (its nominal resolution: 720p for a 720p
+               task, whatever the sample clip's size; else 400 FieldInvalid). The result is the
+               SAME clip as the source (not a larger one): it reports the clip's real frame size,
+               and counts as the asked resolution for a later upscale.
+  multiframe   start image plus 2-9 keys; the video reports the sum of the keys' seconds.
+Credits grow with the seconds made (extend: the seconds added; multiframe: the keys' sum) and
+the resolution; an upscale's with the source's length and the resolution asked. ``is_rec: true``
+adds 10 credits, and the create and query answers then carry the ``prompt`` the sandbox "wrote".
 
 Cancel answers ``{}`` while the task is created or queueing (and again for a task already
 cancelled); afterwards 400 ``BadRequest`` with the message ``task state is scheduled, can not
@@ -33,6 +53,9 @@ Markers in the prompt, for tests and demos:
                    [reject:InternalServiceFailure] -> 500; any other Reason -> 400.
   [bigvideo:N]     the video URL streams N MB: a real clip followed by zeros, made on the fly
                    (for memory benchmarks of the copy step).
+  [length:S]       the task's video reports S seconds (e.g. [length:301], to test extend and
+                   upscale's limits on their source).
+  [fps:F]          the task's video reports F frames per second (e.g. [fps:60]).
 
 Fault mode (``fault_rate`` 0..1, ``fault_kinds`` from 429, 500, hang, badjson, ``fault_seed``):
 that share of API requests (never /files/ or /_sandbox/) answers 429 TooManyRequests with
@@ -55,6 +78,7 @@ import secrets
 import threading
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from vidu_web.vidu import catalog
 from vidu_web.vidu.images import BODY_LIMIT
@@ -135,7 +159,7 @@ class SandboxApp:
         return response
 
     def _route(self, route: str):
-        if route in catalog.MODES:
+        if route in catalog.ENDPOINTS:
             return self.create, ("POST",), None
         if route == "credits":
             return self.credits, ("GET",), None
@@ -158,6 +182,7 @@ class SandboxApp:
         try:
             params = rules.plain_model(sent)
             rules.check(mode, params)
+            source = self._source(key, mode, params)
         except rules.Refusal as exc:
             headers = [("Retry-After", "1")] if exc.status == 429 else []
             return error_response(exc.status, exc.reason, exc.message, headers)
@@ -165,22 +190,57 @@ class SandboxApp:
             remain = self.store.account(key, time.time(), self.config)["remain"]
             if rules.credits_for(rules.effective(mode, params)) > remain:
                 return error_response(400, "CreditInsufficient", f"the account has {max(remain, 0)} credits left")
-            task = self._new_task(key, mode, params, request.base_url)
-        return json_response(self._create_body(task, sent["model"]))
+            task = self._new_task(key, mode, params, request.base_url, source)
+        return json_response(self._create_body(task, sent.get("model")))
 
-    def _new_task(self, key: str, mode: str, params: dict, base_url: str) -> Task:
+    def _source(self, key: str, mode: str, params: dict) -> Task | None:
+        """The finished task whose video an extend or upscale names, checked against §2b's limits.
+
+        Returns None for a ``video_url`` not on this sandbox (taken on trust, see above)."""
+        if mode not in (catalog.EXTEND, catalog.UPSCALE):
+            return None
+        source = None
+        creation_id = params.get("video_creation_id")
+        if creation_id is not None:
+            with self.store.lock:
+                source = self.store.by_creation.get(str(creation_id))
+            if source is None or source.key != key:
+                raise rules.Refusal(404, "CreationNotFound", f"creation {creation_id} not found")
+        else:
+            match = FILE_PATH.match(urlsplit(params["video_url"]).path)
+            with self.store.lock:
+                source = self.store.by_creation.get(match[1]) if match else None
+        if source is None:
+            return None
+        now = time.time()
+        self.store.get(source.id, now, self.config)
+        if source.state_at(now) != "success":
+            raise rules.Refusal(400, "OperationInProcess", "the source video is not finished")
+        problems = catalog.check_source(mode, source.video_seconds, source.video_fps)
+        if mode == catalog.UPSCALE:
+            problems = problems or catalog.check_upscale(params.get("upscale_resolution") or catalog.UPSCALE_DEFAULT,
+                                                         source.side)
+        if problems:
+            name, message = next(iter(problems.items()))
+            raise rules.Refusal(400, "FieldInvalid", f"{name}: {message}")
+        return source
+
+    def _new_task(self, key: str, mode: str, params: dict, base_url: str, source: Task | None = None) -> Task:
         config, now = self.config, time.time()
         echoed = rules.effective(mode, params)
         seed = params.get("seed") or secrets.randbelow(2**31 - 1) + 1
         queued_at = now + config.step
         wait = config.step * (config.off_peak_steps if echoed["off_peak"] else 1)
         fail = rules.markers(params).get("fail", "")
+        look = self._look(mode, params, echoed, seed, source)
         task = Task(
-            id=self.store.new_id(), key=key, mode=mode, params=echoed, seed=seed, credits=rules.credits_for(echoed),
+            id=self.store.new_id(), key=key, mode=mode, params=echoed, seed=seed,
+            credits=rules.credits_for(echoed, look["video_seconds"]),
             created_at=now, queued_at=queued_at, eligible_at=queued_at + wait,
             processing_time=config.step * (1 if fail else config.processing_steps),
             fail_reason=fail, big_bytes=rules.big_video_bytes(params),
             callback_url=echoed.get("callback_url", ""), base_url=base_url,
+            rec_prompt=rules.recommended_prompt(mode, params) if params.get("is_rec") else "", **look,
         )
         self.store.add(task)
         if task.callback_url:
@@ -188,9 +248,32 @@ class SandboxApp:
         return task
 
     @staticmethod
-    def _create_body(task: Task, model: str) -> dict:
+    def _look(mode: str, params: dict, echoed: dict, seed: int, source: Task | None) -> dict:
+        """What the task's video reports (length, fps, nominal side) and which clip it plays."""
+        if mode in (catalog.EXTEND, catalog.UPSCALE):
+            # A video_url from elsewhere: taken on trust as a 5 s 720p clip at 24 fps.
+            base = {"video_seconds": 5.0, "video_fps": 24.0, "side": 720, "clip_seed": seed, "clip_ratio": "16:9"}
+            if source is not None:
+                base = {"video_seconds": source.video_seconds, "video_fps": source.video_fps, "side": source.side,
+                        "clip_seed": source.clip_seed, "clip_ratio": source.clip_ratio}
+            if mode == catalog.EXTEND:
+                return {**base, "video_seconds": base["video_seconds"] + echoed["duration"],
+                        "side": catalog.RESOLUTION_SIDES[echoed["resolution"]]}
+            return {**base, "side": catalog.UPSCALE_RESOLUTIONS[echoed["upscale_resolution"]]}
+        seconds = echoed.get("duration") or sum(k["duration"] for k in echoed.get("image_settings", []))
+        length, fps = rules.marker_number(params, "length"), rules.marker_number(params, "fps")
+        return {"video_seconds": float(seconds if length is None else length), "video_fps": 24.0 if fps is None else fps,
+                "side": catalog.RESOLUTION_SIDES.get(echoed["resolution"], 720), "clip_seed": seed,
+                "clip_ratio": echoed.get("aspect_ratio", "16:9")}
+
+    @staticmethod
+    def _create_body(task: Task, model: str | None) -> dict:
         """The create answer: the task's parameters as it will run, the model as it was spelled."""
-        body = {"task_id": task.id, "state": "created", **task.params, "model": model}
+        body = {"task_id": task.id, "state": "created", **task.params}
+        if model is not None:
+            body["model"] = model
+        if task.rec_prompt:
+            body["prompt"] = task.rec_prompt
         body.update(seed=task.seed, credits=task.credits, created_at=_rfc3339(task.created_at))
         body.pop("callback_url", None)
         return body
@@ -235,10 +318,11 @@ class SandboxApp:
             "payload": params["payload"], "bgm": params["bgm"], "audio": params["audio"],
             "off_peak": params["off_peak"], "progress": task.progress_at(at), "cus_priority": 0,
             "creations": [self._creation(task, at)] if state == "success" else [],
+            **({"prompt": task.rec_prompt} if task.rec_prompt else {}),
         }
 
     def _creation(self, task: Task, at: float) -> dict:
-        clip = media.pick_clip(task.seed, task.params.get("aspect_ratio", "16:9"))
+        clip = media.pick_clip(task.clip_seed, task.clip_ratio)
         path = f"/files/{task.creation_id}/"
         config = self.config
 
@@ -251,7 +335,7 @@ class SandboxApp:
             "cover_url": url("cover.jpeg", config.cover_ttl),
             "watermarked_url": url("watermarked.mp4", config.url_ttl) if task.params["watermark"] else "",
             "moderation_url": [],
-            "video": {"duration": clip.duration, "fps": clip.fps,
+            "video": {"duration": task.video_seconds, "fps": task.video_fps,
                       "resolution": {"width": clip.width, "height": clip.height}},
         }
 
@@ -268,7 +352,7 @@ class SandboxApp:
             task = self.store.by_creation.get(match[1]) if match else None
         if task is None:
             return _xml_error(404, "NoSuchKey", "The specified key does not exist.")
-        clip = media.pick_clip(task.seed, task.params.get("aspect_ratio", "16:9"))
+        clip = media.pick_clip(task.clip_seed, task.clip_ratio)
         if match[2] == "cover.jpeg":
             return _stream(request, media.read_bytes(clip.cover_path), None, "image/jpeg")
         return _stream(request, media.read_bytes(clip.video_path), task.big_bytes or None, "video/mp4")

@@ -37,6 +37,15 @@ class Task:
     callback_url: str = ""
     base_url: str = ""  # how the creator reached us: the creations' URLs point there
     creation_id: str = ""
+    # The video it makes, as its creation reports it: the length (extend adds to its source's;
+    # a [length:S] marker sets it), frame rate, the nominal frame's short side (judges upscale),
+    # and which sample clip plays (a derived video plays its source's clip).
+    video_seconds: float = 0.0
+    video_fps: float = 24.0
+    side: int = 0
+    clip_seed: int = 0
+    clip_ratio: str = "16:9"
+    rec_prompt: str = ""  # the prompt "Vidu" wrote (is_rec)
     started_at: float | None = None
     cancelled: bool = False
     seq: int = 0

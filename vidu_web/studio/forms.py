@@ -27,7 +27,11 @@ IMAGE_HINTS = {
     catalog.IMAGE: "One image: the first frame.",
     catalog.START_END: "Two images: the first frame, then the last frame (same shape).",
     catalog.REFERENCE: "1 to {high} reference images of the subjects to keep.",
+    catalog.MULTIFRAME: "",
 }
+# Rows of key images the keyframes form shows (the first ones open, the rest under "More keys").
+KEY_ROWS = catalog.MULTIFRAME_KEYS[1]
+KEY_ROWS_OPEN = 3
 
 
 def _pick(value, allowed, default):
@@ -40,7 +44,8 @@ class CreateForm(forms.Form):
     def __init__(self, data=None, files=None, initial=None):
         super().__init__(data=data, files=files, initial=initial or {})
         source = data if data is not None else (initial or {})
-        self.mode = _pick(source.get("mode"), catalog.MODES, catalog.TEXT)
+        self.mode = _pick(source.get("mode"), catalog.CREATE_MODES, catalog.TEXT)
+        self.is_keyframes = self.mode == catalog.MULTIFRAME
         models = catalog.models_for(self.mode)
         self.spec = catalog.MODELS.get(source.get("model")) if source.get("model") in {m.name for m in models} else None
         self.spec = self.spec or models[0]
@@ -53,11 +58,13 @@ class CreateForm(forms.Form):
         self.changes = self._changes(source, wanted) if data is None else []
         resolutions = self.spec.resolutions_for(self.duration)
         low, high = self.spec.image_count(self.mode)
+        if self.is_keyframes:  # the start image and 2-9 key images
+            low, high = 1 + catalog.MULTIFRAME_KEYS[0], 1 + catalog.MULTIFRAME_KEYS[1]
         self.image_range = (low, high)
         self.image_hint = IMAGE_HINTS[self.mode].format(high=high)
 
         f = self.fields
-        f["mode"] = forms.ChoiceField(choices=list(catalog.MODES.items()), initial=self.mode)
+        f["mode"] = forms.ChoiceField(choices=list(catalog.CREATE_MODES.items()), initial=self.mode)
         f["prompt"] = forms.CharField(
             required=self.mode in catalog.PROMPT_REQUIRED,
             max_length=catalog.PROMPT_MAX,
@@ -92,13 +99,24 @@ class CreateForm(forms.Form):
             max_value=SEED_MAX,
             error_messages={key: catalog.SEED_MESSAGE for key in ("invalid", "min_value", "max_value")},
         )
-        if self.spec.bgm:
-            f["bgm"] = forms.BooleanField(required=False, label="Background music")
-        f["audio"] = forms.BooleanField(required=False, initial=self.spec.audio_default, label="Audio")
-        f["off_peak"] = forms.BooleanField(required=False, label="Off-peak (cheaper, within 48 h)")
-        f["watermark"] = forms.BooleanField(required=False, label="Watermarked copy")
+        if self.is_keyframes:
+            # Keyframes take a model, a resolution and a seed; each key brings its own seconds.
+            for name in ("duration", "movement_amplitude"):
+                f.pop(name, None)
+        else:
+            if self.spec.bgm:
+                f["bgm"] = forms.BooleanField(required=False, label="Background music")
+            f["audio"] = forms.BooleanField(required=False, initial=self.spec.audio_default, label="Audio")
+            f["off_peak"] = forms.BooleanField(required=False, label="Off-peak (cheaper, within 48 h)")
+            f["watermark"] = forms.BooleanField(required=False, label="Watermarked copy")
+        if self.mode in catalog.REC_MODES:
+            f["is_rec"] = forms.BooleanField(required=False, label="Let Vidu write the prompt")
+        self.rec_credits = catalog.REC_CREDITS
         self.images = list(files.getlist("images")) if files is not None else []
         self.dropped_images = 0
+        keyed = self.spec if self.is_keyframes else catalog.models_for(catalog.MULTIFRAME)[0]
+        self.key_seconds = keyed.durations_for(catalog.MULTIFRAME)
+        self.key_rows = self._key_rows(data, files)
         if data is None:
             self._clamp_initial()
 
@@ -108,11 +126,11 @@ class CreateForm(forms.Form):
         changes = []
         model = asked.get("model")
         if model in catalog.MODELS and model != spec.name:
-            changes.append(f"Model: {catalog.MODELS[model].label} doesn't make {catalog.MODES[mode].lower()}, "
+            changes.append(f"Model: {catalog.MODELS[model].label} doesn't make {catalog.CREATE_MODES[mode].lower()}, "
                            f"so it is {spec.label}.")
-        if wanted_duration is not None and wanted_duration != self.duration:
+        if wanted_duration is not None and wanted_duration != self.duration and not self.is_keyframes:
             allowed = catalog.describe_durations(spec.durations_for(mode))
-            changes.append(f"Length: {spec.label} makes {catalog.MODES[mode].lower()} clips of {allowed}, "
+            changes.append(f"Length: {spec.label} makes {catalog.CREATE_MODES[mode].lower()} clips of {allowed}, "
                            f"so {wanted_duration} s became {self.duration} s.")
         resolution, allowed = asked.get("resolution"), spec.resolutions_for(self.duration)
         if resolution in catalog.RESOLUTIONS and resolution not in allowed:
@@ -136,8 +154,52 @@ class CreateForm(forms.Form):
                     del self.initial[name]
         self.initial.update(mode=self.mode, model=self.spec.name, duration=self.duration)
 
+    def _key_rows(self, data, files) -> list[dict]:
+        """The keyframe rows as typed (so a page with errors keeps them), at least KEY_ROWS."""
+        prompts = data.getlist("key_prompts") if data is not None and hasattr(data, "getlist") else []
+        seconds = data.getlist("key_durations") if data is not None and hasattr(data, "getlist") else []
+        rows = [{"prompt": prompts[i] if i < len(prompts) else "",
+                 "seconds": seconds[i] if i < len(seconds) else str(self.spec.default_duration)}
+                for i in range(max(KEY_ROWS, len(prompts), len(seconds)))]
+        for number, row in enumerate(rows, 1):
+            row.update(number=number, open=number <= KEY_ROWS_OPEN)
+        return rows[:KEY_ROWS]
+
+    def _clean_keyframes(self, files):
+        """Start image, key images in order, each key's prompt and seconds; errors beside each."""
+        start = files.getlist("start_image") if files is not None else []
+        keys = files.getlist("key_images") if files is not None else []
+        prompts = [row["prompt"].strip() for row in self.key_rows]
+        seconds = [row["seconds"].strip() for row in self.key_rows]
+        # Rows past the last key image are the form's spare rows: left empty, they are dropped.
+        spare_prompts = [p for p in prompts[len(keys):] if p]
+        if spare_prompts:
+            self._list_error("key_images", f"{len(spare_prompts)} key prompt(s) have no key image: pick one for each key.")
+        self.key_prompts, self.key_durations = prompts[:len(keys)], []
+        for number, value in enumerate(seconds[:len(keys)], 1):
+            try:
+                self.key_durations.append(int(value) if value else self.spec.default_duration)
+            except ValueError:
+                self._list_error("key_durations", f"Key {number}: the seconds must be a whole number.")
+                break
+        if len(start) != 1:
+            self._list_error("start_image", "Pick one start image: the first frame of the shot.")
+        for name, upload in [("start_image", f) for f in start] + [("key_images", f) for f in keys]:
+            if upload.size > settings.UPLOAD_MAX_BYTES or upload.size == 0:
+                mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
+                self._list_error(name, f"{upload.name} is empty or larger than {mb} MB.")
+                break
+        self.images = list(start[:1]) + list(keys)
+
+    def _list_error(self, name, message):
+        """An error on a field the form draws itself (files and repeated fields)."""
+        self.errors.setdefault(name, self.error_class()).append(message)
+
     def clean(self):
         cleaned = super().clean()
+        if self.is_keyframes:
+            self._clean_keyframes(self.files if self.files else None)
+            return cleaned
         low, high = self.image_range
         if self.images and high == 0:
             # Images a mode doesn't take are left out, never a reason to refuse: they may sit in
@@ -168,6 +230,12 @@ class CreateForm(forms.Form):
     def params(self) -> dict:
         """Vidu's fields with JSON types, from cleaned data; only what this model takes."""
         data = self.cleaned_data
+        if self.is_keyframes:
+            params = {"model": self.spec.name, "resolution": data.get("resolution") or self.spec.default_resolution,
+                      "key_prompts": self.key_prompts, "key_durations": self.key_durations}
+            if data.get("seed"):
+                params["seed"] = data["seed"]
+            return params
         duration = data.get("duration") or self.duration
         params = {
             "model": self.spec.name,
@@ -183,18 +251,24 @@ class CreateForm(forms.Form):
         for flag in FLAGS:
             if flag in self.fields:
                 params[flag] = bool(data.get(flag))
+        if data.get("is_rec") and "is_rec" in self.fields:
+            params["is_rec"] = True  # sent only when asked: it costs more
         return params
 
     def add_rejection(self, errors: dict[str, str]):
         """Errors from the service, beside their fields (or on top when no field shows them)."""
         for field, message in errors.items():
-            self.add_error(field if field in self.fields or field == "images" else None, message)
+            self.add_error(field if field in self.fields or field in LIST_FIELDS else None, message)
 
     def add_error(self, field, error):
-        if field == "images":
-            self._image_error(str(error))
+        if field in LIST_FIELDS:
+            self._list_error(field, str(error))
             return
         super().add_error(field, error)
+
+
+# Fields the create form draws itself: their errors show beside them, not on top.
+LIST_FIELDS = ("images", "start_image", "key_images", "key_prompts", "key_durations")
 
 
 def initial_from_task(task, keep_seed=False) -> dict:
@@ -208,7 +282,7 @@ def initial_from_task(task, keep_seed=False) -> dict:
         "resolution": task.resolution,
     }
     for key, value in (task.params or {}).items():
-        if key in ("aspect_ratio", "movement_amplitude", "style", *FLAGS):
+        if key in ("aspect_ratio", "movement_amplitude", "style", "is_rec", *FLAGS):
             initial[key] = value
     if keep_seed and seed_of(task):
         initial["seed"] = seed_of(task)
@@ -218,3 +292,70 @@ def initial_from_task(task, keep_seed=False) -> dict:
 def seed_of(task):
     """The seed that reproduces ``task``: the one Vidu used, else the one asked for (or None)."""
     return task.seed_used or (task.params or {}).get("seed") or None
+
+
+class ExtendForm(forms.Form):
+    """Extend a finished video (vidu-api.md §2b): seconds added, resolution, optional prompt and
+    end frame, on the models the table says take it."""
+
+    def __init__(self, data=None, files=None):
+        super().__init__(data=data, files=files)
+        models = catalog.models_for(catalog.EXTEND)
+        spec = catalog.MODELS.get((data or {}).get("model")) if data else None
+        self.spec = spec if spec in models else models[0]
+        f = self.fields
+        f["model"] = forms.ChoiceField(choices=[(m.name, m.label) for m in models], initial=self.spec.name,
+                                       required=False)
+        f["duration"] = forms.TypedChoiceField(
+            choices=[(d, f"+{d} s") for d in self.spec.durations_for(catalog.EXTEND)], coerce=int,
+            initial=self.spec.default_duration, error_messages={"invalid_choice": "Vidu adds 1 to 7 seconds."})
+        f["resolution"] = forms.ChoiceField(
+            choices=[(r, r) for r in self.spec.resolutions_for(self.spec.default_duration)],
+            initial=self.spec.default_resolution)
+        f["prompt"] = forms.CharField(required=False, max_length=catalog.PROMPT_MAX, strip=True,
+                                      widget=forms.Textarea(attrs={"rows": 2}))
+        uploads = files.getlist("images") if files is not None else []
+        self.end_frames = list(uploads)
+
+    def clean(self):
+        cleaned = super().clean()
+        if len(self.end_frames) > catalog.EXTEND_MAX_IMAGES:
+            self.add_error("images", f"Pick one end frame at most; got {len(self.end_frames)}.")
+        for upload in self.end_frames:
+            if upload.size > settings.UPLOAD_MAX_BYTES or upload.size == 0:
+                self.add_error("images", f"The end frame ({upload.name}) is empty or larger than "
+                                         f"{settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+        return cleaned
+
+    def add_error(self, field, error):
+        if field == "images":
+            self.errors.setdefault("images", self.error_class()).append(str(error))
+            return
+        super().add_error(field if field in self.fields else None, error)
+
+    @property
+    def end_frame(self):
+        return self.end_frames[0] if self.end_frames else None
+
+    def params(self) -> dict:
+        data = self.cleaned_data
+        return {"model": self.spec.name, "duration": data["duration"], "resolution": data["resolution"],
+                "prompt": data.get("prompt") or ""}
+
+    def add_rejection(self, errors: dict[str, str]):
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields or field == "images" else None, message)
+
+
+class UpscaleForm(forms.Form):
+    """Upscale a finished video to one of the resolutions above its own (``choices``)."""
+
+    def __init__(self, choices: list[str], data=None):
+        super().__init__(data=data)
+        self.fields["upscale_resolution"] = forms.ChoiceField(
+            choices=[(c, c) for c in choices], initial=choices[0] if choices else None,
+            error_messages={"invalid_choice": "Pick a resolution above the video's own: %(value)s isn't."})
+
+    def add_rejection(self, errors: dict[str, str]):
+        for field, message in errors.items():
+            self.add_error(field if field in self.fields else None, message)

@@ -13,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from vidu_web.teams.models import Team
-from vidu_web.vidu.catalog import MODES
+from vidu_web.vidu import catalog
+from vidu_web.vidu.catalog import ENDPOINTS
 
 from .library import Comment, Project, Review  # noqa: F401 (the app's models are all reached from here)
 from .providers import base as providers_base
@@ -106,7 +107,7 @@ class GenerationTask(models.Model):
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tasks")
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="tasks")
     prompt = models.ForeignKey(Prompt, on_delete=models.PROTECT, related_name="tasks")
-    mode = models.CharField(max_length=20, choices=list(MODES.items()))
+    mode = models.CharField(max_length=20, choices=list(ENDPOINTS.items()))
     model = models.CharField(max_length=40)
     duration = models.PositiveSmallIntegerField()
     resolution = models.CharField(max_length=8)
@@ -130,6 +131,8 @@ class GenerationTask(models.Model):
     reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
                                     related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The prompt the provider wrote for it (is_rec), when its answer carried one.
+    prompt_used = models.TextField(blank=True)
 
     state = models.CharField(max_length=12, choices=State.choices, default=State.PENDING, db_index=True)
     upstream_id = models.CharField(max_length=40, blank=True, db_index=True)
@@ -228,6 +231,29 @@ class GenerationTask(models.Model):
         creations = [c for c in self.creations.all() if c.duration]
         return creations[0].duration if creations else float(self.duration)
 
+    # --- versions: extend and upscale make a newer version of a finished video (§2b) ---------
+
+    def output(self):
+        """The video the provider made for this task (it makes one), or None; uses a prefetch."""
+        return next(iter(sorted(self.creations.all(), key=lambda c: c.id)), None)
+
+    def derive_problems(self, endpoint: str, creation) -> dict[str, str]:
+        """Why this video can't be extended or upscaled (``endpoint``); empty when it can.
+
+        A video is named to the provider by its creation's id, so it must be finished and the
+        provider's own; its length (and frame rate) must fit the endpoint's limits."""
+        verb = "extended" if endpoint == catalog.EXTEND else "upscaled"
+        if self.state != State.SUCCEEDED:
+            return {"video": f"Only a finished video can be {verb}."}
+        if creation is None or not creation.upstream_id:
+            return {"video": f"This video wasn't made by Vidu and has no address Vidu can read, so it can't be {verb}."}
+        return catalog.check_source(endpoint, creation.duration or self.duration, creation.fps)
+
+    def upscale_choices(self, creation) -> list[str]:
+        """The upscale resolutions above this video's: from our copy's frame size, else its own."""
+        side = catalog.frame_side(creation.width, creation.height) if creation else 0
+        return catalog.upscale_choices(side or catalog.RESOLUTION_SIDES.get(self.resolution, 0))
+
     def callback_url(self) -> str:
         """The URL the provider calls back (with this task's secret), or "" when callbacks are off."""
         if not settings.VIDU_CALLBACK_BASE_URL:
@@ -319,7 +345,7 @@ class GenerationTask(models.Model):
 
         now = timezone.now()
         fields = {"upstream_id": created.id, "credits": created.credits, "seed_used": created.seed,
-                  "lease_until": None, "err_code": "", "error": "",
+                  "lease_until": None, "err_code": "", "error": "", **self._prompt_used(created.prompt),
                   "next_attempt_at": now + timing.poll_delay(self, now, state=State.QUEUED)}
         if self.set_state(State.QUEUED, expected=State.SUBMITTING, upstream_state=created.upstream_state, **fields):
             return
@@ -335,6 +361,12 @@ class GenerationTask(models.Model):
         if not GenerationTask.objects.filter(pk=self.pk, upstream_id=created.id).exists():
             GenerationTask.objects.filter(pk=self.pk, upstream_id="").update(upstream_id=created.id)
             log.error("task %s: created upstream as %s but its row had moved on", self.uuid, created.id)
+
+    def _prompt_used(self, prompt: str) -> dict:
+        """The provider's prompt (is_rec) to keep, if its answer carried one; §2b: don't assume it does."""
+        if not (self.params or {}).get("is_rec") or not prompt or prompt == self.prompt.text:
+            return {}
+        return {"prompt_used": prompt[:5000]}
 
     def retry_submit_later(self, error: providers_base.ProviderError) -> None:
         """Back to pending with a backoff after a retryable refusal, unless attempts are used up."""
@@ -403,6 +435,8 @@ class GenerationTask(models.Model):
             common["progress"] = answer.progress
         if answer.credits is not None:
             common["credits"] = answer.credits
+        if answer.prompt and answer.prompt != self.prompt_used:
+            common.update(self._prompt_used(answer.prompt))
         state = ANSWER_STATES[answer.state]
         if state == State.ARCHIVING:
             self._succeeded_upstream(answer, common)

@@ -15,7 +15,10 @@ from .models import POLLED_STATES, GenerationTask, Prompt, State, TaskEvent, Tas
 log = logging.getLogger(__name__)
 
 # The request fields kept in GenerationTask.params (model, duration and resolution have columns).
-PARAM_FIELDS = ("aspect_ratio", "movement_amplitude", "style", "seed", "bgm", "audio", "off_peak", "watermark")
+PARAM_FIELDS = ("aspect_ratio", "movement_amplitude", "style", "seed", "bgm", "audio", "off_peak", "watermark", "is_rec")
+# Keyframes keep each key's prompt and seconds, in the order of its key images.
+MULTIFRAME_FIELDS = ("key_prompts", "key_durations", "seed")
+PLACEHOLDER = "https://upload.invalid/x.png"
 
 
 class TaskRejected(Exception):
@@ -28,13 +31,19 @@ class TaskRejected(Exception):
 
 def check_images(mode: str, files: list) -> list[images.ImageInfo]:
     """Inspect uploaded images (bytes or open files, one at a time: none is read whole into
-    memory); raise TaskRejected({"images": ...}) on the first bad one."""
+    memory); raise TaskRejected({"images": ...}) on the first bad one (keyframes: on
+    ``start_image`` or ``key_images``, naming the key)."""
     infos = []
     for n, data in enumerate(files, start=1):
         try:
             infos.append(images.inspect(data))
         except images.ImageRejected as exc:
             message = str(exc)
+            if mode == catalog.MULTIFRAME:
+                field = "start_image" if n == 1 else "key_images"
+                if n > 1 and message.startswith("The image"):
+                    message = f"Key image {n - 1}" + message.removeprefix("The image")
+                raise TaskRejected({field: message}) from None
             if len(files) > 1 and message.startswith("The image"):
                 message = f"Image {n}" + message.removeprefix("The image")
             raise TaskRejected({"images": message}) from None
@@ -58,32 +67,66 @@ def create_task(team, creator, mode: str, params: dict, files: list, *, project=
     in chunks from where it lies (an upload's temporary file), so a create with seven 20 MB
     images never holds them in memory together (design.md, "Quality bars: Storage").
     """
+    if mode == catalog.MULTIFRAME:
+        return _create_keyframes(team, creator, params, files, project=project, source=source)
     # The validator counts images; real contents are checked by check_images below.
-    errors = catalog.validate(mode, {**params, "images": ["https://upload.invalid/x.png"] * len(files)})
+    errors = catalog.validate(mode, {**params, "images": [PLACEHOLDER] * len(files)})
     if errors:
         raise TaskRejected(errors)
-    files = [ContentFile(f) if isinstance(f, bytes) else f for f in files]
-    infos = check_images(mode, [_opened(f) for f in files])
     spec = catalog.MODELS[params["model"]]
     duration = params.get("duration") or spec.default_duration
-    resolution = params.get("resolution") or spec.default_resolution_for(duration)
-    kept = {k: params[k] for k in PARAM_FIELDS if params.get(k) is not None}
-    estimate = spend.estimate(team, spec.name, duration, resolution, kept).credits
+    return _store_task(team, creator, params.get("prompt") or "", files, mode=mode, project=project, source=source,
+                       model=spec.name, duration=duration,
+                       resolution=params.get("resolution") or spec.default_resolution_for(duration),
+                       params={k: params[k] for k in PARAM_FIELDS if params.get(k) is not None})
+
+
+def _create_keyframes(team, creator, params: dict, files: list, *, project=None, source=None) -> GenerationTask:
+    """Keyframes: ``files`` are the start image then the key images; ``params`` carries
+    ``key_prompts`` and ``key_durations`` in the key images' order."""
+    prompts, seconds = list(params.get("key_prompts") or []), list(params.get("key_durations") or [])
+    keys = max(len(files) - 1, 0)
+    prompts += [""] * (keys - len(prompts))
+    spec = catalog.MODELS.get(params.get("model"))
+    default = spec.default_duration if spec else 5
+    seconds += [default] * (keys - len(seconds))
+    if len(prompts) > keys or len(seconds) > keys:
+        raise TaskRejected({"key_images": "Each key needs its image: pick one for every prompt and length."})
+    request = {k: params[k] for k in ("model", "resolution", "seed") if params.get(k) is not None}
+    request["start_image"] = PLACEHOLDER if files else ""
+    request["image_settings"] = [{"key_image": PLACEHOLDER, "prompt": p, "duration": d} for p, d in zip(prompts, seconds, strict=True)]
+    errors = catalog.validate(catalog.MULTIFRAME, request)
+    if errors:
+        renamed = {"image_settings": "key_images", "image_settings.key_image": "key_images",
+                   "image_settings.prompt": "key_prompts", "image_settings.duration": "key_durations"}
+        raise TaskRejected({renamed.get(k, k): v for k, v in errors.items()})
+    stored = {"key_prompts": prompts, "key_durations": seconds, **({"seed": params["seed"]} if params.get("seed") else {})}
+    return _store_task(team, creator, " / ".join(p for p in prompts if p), files, mode=catalog.MULTIFRAME,
+                       project=project, source=source, model=spec.name, duration=sum(seconds),
+                       resolution=params.get("resolution") or spec.default_resolution, params=stored)
+
+
+def _store_task(team, creator, prompt_text: str, files: list, *, mode: str, project=None, source=None,
+                **fields) -> GenerationTask:
+    """Check the images, reserve the estimate against the budget and ``creator``'s cap, then
+    store a Prompt, a pending task and its images; enqueue its submission."""
+    files = [ContentFile(f) if isinstance(f, bytes) else f for f in files]
+    infos = check_images(mode, [_opened(f) for f in files])
+    estimate = spend.estimate(team, fields["model"], fields["duration"], fields["resolution"], fields["params"]).credits
     with transaction.atomic():
         _reserve(team, creator, estimate)
-        prompt = Prompt.objects.create(team=team, author=creator, text=params.get("prompt") or "")
+        prompt = Prompt.objects.create(team=team, author=creator, text=prompt_text)
         task = GenerationTask.objects.create(
             team=team,
             creator=creator,
             prompt=prompt,
             mode=mode,
-            model=spec.name,
-            duration=duration,
-            resolution=resolution,
-            params=kept,
             estimate=estimate,
             project=project,
             source=source,
+            # A private video's extensions and upscales stay private.
+            is_private=bool(source and source.is_private and mode in (catalog.EXTEND, catalog.UPSCALE)),
+            **fields,
             **_target(),
             # The submission is enqueued below; the sweep re-enqueues it only if it got lost.
             next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE),
@@ -93,9 +136,53 @@ def create_task(team, creator, mode: str, params: dict, files: list, *, project=
             ext = info.mime.split("/")[1]
             data.seek(0)
             image.file.save(f"{task.uuid}-{position}.{ext}", data, save=True)
-        TaskEvent.objects.create(task=task, state=State.PENDING)
+        TaskEvent.objects.create(task=task, state=State.PENDING, note=f"from {source.uuid}" if source else "")
         transaction.on_commit(lambda: jobs.submit(task.id))
     return task
+
+
+# --- versions of a finished video (vidu-api.md §2b) ------------------------------------------
+
+def extend_task(source: GenerationTask, creator, params: dict, end_frame=None) -> GenerationTask:
+    """A new task that continues ``source`` by ``params["duration"]`` seconds, optionally towards
+    ``end_frame`` (an upload, a stored file or bytes), linked to it as a newer version."""
+    creation = source.output()
+    errors = source.derive_problems(catalog.EXTEND, creation)
+    if errors:
+        raise TaskRejected(errors)
+    model = params.get("model") or catalog.models_for(catalog.EXTEND)[0].name
+    request = {"model": model, "video_creation_id": creation.upstream_id, "duration": params.get("duration"),
+               "resolution": params.get("resolution"), "prompt": params.get("prompt") or None,
+               "images": [PLACEHOLDER] if end_frame is not None else None}
+    errors = catalog.validate(catalog.EXTEND, {k: v for k, v in request.items() if v is not None})
+    if errors:
+        raise TaskRejected(errors)
+    spec = catalog.MODELS[model]
+    duration = params.get("duration") or spec.default_duration
+    return _store_task(source.team, creator, params.get("prompt") or "", [end_frame] if end_frame is not None else [],
+                       mode=catalog.EXTEND, project=source.project, source=source, model=model, duration=duration,
+                       resolution=params.get("resolution") or spec.default_resolution,
+                       params={"video_creation_id": creation.upstream_id})
+
+
+def upscale_task(source: GenerationTask, creator, upscale_resolution: str) -> GenerationTask:
+    """A new task that raises ``source`` to ``upscale_resolution``, linked to it as a newer version."""
+    creation = source.output()
+    errors = source.derive_problems(catalog.UPSCALE, creation)
+    if errors:
+        raise TaskRejected(errors)
+    errors = catalog.validate(catalog.UPSCALE, {"video_creation_id": creation.upstream_id,
+                                                "upscale_resolution": upscale_resolution})
+    if not errors and upscale_resolution not in source.upscale_choices(creation):
+        errors = {"upscale_resolution": f"This video is already {upscale_resolution} or sharper; "
+                                        f"pick one of {', '.join(source.upscale_choices(creation)) or 'none'}."}
+    if errors:
+        raise TaskRejected(errors)
+    # The prompt is the source's: an upscale shows the same shot.
+    return _store_task(source.team, creator, source.prompt.text, [], mode=catalog.UPSCALE, project=source.project,
+                       source=source, model="",
+                       duration=round(creation.duration or source.duration), resolution=upscale_resolution,
+                       params={"video_creation_id": creation.upstream_id, "upscale_resolution": upscale_resolution})
 
 
 def _reserve(team, user, estimate) -> None:
@@ -189,6 +276,7 @@ def copy_task(task: GenerationTask, user) -> GenerationTask:
             team=task.team, creator=user, prompt=task.prompt, mode=task.mode, model=task.model,
             duration=task.duration, resolution=task.resolution, params=task.params, estimate=estimate, **_target(),
             retry_of=task, source=task, project_id=task.project_id,
+            is_private=task.is_private and task.mode in (catalog.EXTEND, catalog.UPSCALE),
             next_attempt_at=timezone.now() + timing.seconds(timing.ENQUEUE_GRACE))
         for image in task.images.all():
             with image.file.open("rb") as f:

@@ -25,6 +25,8 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/project/", library_views.video_project, name="video-project"),
     path("videos/<uuid:task_uuid>/review/", library_views.video_review, name="video-review"),
     path("videos/<uuid:task_uuid>/comments/", library_views.video_comments, name="video-comments"),
+    path("videos/<uuid:task_uuid>/extend/", views.video_extend, name="video-extend"),
+    path("videos/<uuid:task_uuid>/upscale/", views.video_upscale, name="video-upscale"),
     path("media/<path:name>", media.media, name="media"),
     # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
     path("healthz", health.healthz, name="healthz"),

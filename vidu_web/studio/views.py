@@ -26,7 +26,7 @@ from vidu_web.teams.access import membership_in
 from vidu_web.vidu import catalog, images
 
 from . import library_views, queries, services
-from .forms import CreateForm, initial_from_task, seed_of
+from .forms import CreateForm, ExtendForm, UpscaleForm, initial_from_task, seed_of
 from .models import ACTIVE_STATES, Favorite, Project, Review, State
 from .names import download_name
 from .progress import attach_progress
@@ -40,7 +40,9 @@ def _get_task_for_user(request, task_uuid):
     """The task if the signed-in user may see it (their team's, not deleted, not another's
     private one); 404 otherwise, so nothing reveals that it exists."""
     return get_object_or_404(
-        queries.visible_tasks(request.user).select_related("prompt", "creator", "team", "project"), uuid=task_uuid
+        queries.visible_tasks(request.user).select_related("prompt", "creator", "team", "project", "source",
+                                                          "retry_of"),
+        uuid=task_uuid
     )
 
 
@@ -121,7 +123,7 @@ def create(request):
             status = 403
         elif refusal:
             form.is_valid()
-            form.add_error("images", refusal)
+            form.add_error("key_images" if form.is_keyframes else "images", refusal)
         elif project_error:
             form.is_valid()
             form.add_error(None, project_error)
@@ -175,7 +177,7 @@ def _create_context(request, form, source, recent=None):
     remix_images = list(source.images.all()) if source else []
     return {
         "form": form,
-        "modes": catalog.MODES,
+        "modes": catalog.CREATE_MODES,
         "remix": source,
         "is_edit": _is_edit(source),
         "remix_seed": seed_of(source) if source else None,
@@ -341,7 +343,7 @@ def _gallery_filters(request):
     return queries.GalleryFilters(
         q=_text_param(request, "q", 200),
         creator=_text_param(request, "creator", 150),
-        mode=get.get("mode", "") if get.get("mode") in catalog.MODES else "",
+        mode=get.get("mode", "") if get.get("mode") in catalog.ENDPOINTS else "",
         model=get.get("model", "") if get.get("model") in catalog.MODELS else "",
         when=get.get("when", "") if get.get("when") in queries.WHEN else "",
         favorites=get.get("favorites") in ("1", "on", "true"),
@@ -380,7 +382,7 @@ def gallery(request):
         return render(request, "studio/gallery.html#results", context)
     context.update(
         members=request.team.members.order_by("username").values_list("username", flat=True),
-        modes=catalog.MODES,
+        modes=catalog.ENDPOINTS,
         models=catalog.MODELS.values(),
         whens=[("", "Any time"), ("today", "Today"), ("week", "Past week"), ("month", "Past month"), ("year", "Past year")],
         projects=list(queries.visible_projects(request.user, request.team).values_list("uuid", "name")),
@@ -394,11 +396,13 @@ def video(request, task_uuid):
     return video_page(request, _get_task_for_user(request, task_uuid))
 
 
-def video_page(request, task, *, comment_form=None, status=200):
-    """The video page; ``comment_form``: a comment refused, shown with its message and text."""
+def video_page(request, task, *, comment_form=None, extend_form=None, upscale_form=None, status=200):
+    """The video page; a form that came back refused (a comment, an extend, an upscale) is shown
+    with its messages and what was typed."""
     membership = membership_in(request.user, task.team_id)
     attach_progress(task.team, [task])
     creation = task.creations.order_by("id").first()
+    can_create = membership.can_create
     context = {
         "task": task,
         "creation": creation,
@@ -410,8 +414,63 @@ def video_page(request, task, *, comment_form=None, status=200):
         "can_create": membership.can_create,
         "params": _param_rows(task),
         **library_views.video_context(request, task, membership, comment_form),
+        "version_of": task.source.uuid if task.source_id else (task.retry_of.uuid if task.retry_of_id else None),
     }
+    # The versions panel: on a finished video, and on any video whose form came back with errors.
+    if can_create and (task.state == State.SUCCEEDED or extend_form or upscale_form):
+        choices = task.upscale_choices(creation)
+        context.update(
+            extend_problem=task.derive_problems(catalog.EXTEND, creation).get("video", ""),
+            upscale_problem=task.derive_problems(catalog.UPSCALE, creation).get("video", ""),
+            extend_form=extend_form or ExtendForm(),
+            upscale_form=upscale_form or UpscaleForm(choices),
+            open_form="extend" if extend_form else "upscale" if upscale_form else "",
+        )
     return render(request, "studio/video.html", context, status=status)
+
+
+def _source_for_version(request, task_uuid):
+    """A video a member may make a new version of: visible to them (else 404), not as a viewer."""
+    task = _get_task_for_user(request, task_uuid)
+    if not membership_in(request.user, task.team_id).can_create:
+        raise PermissionDenied("Viewers can watch and download, but not extend or upscale.")
+    return task
+
+
+@require_POST
+def video_extend(request, task_uuid):
+    """Continue a finished video: a new task, listed on /tasks/, linked to this one as its source."""
+    task = _source_for_version(request, task_uuid)
+    form = ExtendForm(request.POST, request.FILES)
+    refusal = getattr(request, "upload_refusal", "")
+    if refusal:
+        form.is_valid()
+        form.add_error("images", refusal)
+    elif form.is_valid():
+        try:
+            new = services.extend_task(task, request.user, form.params(), form.end_frame)
+        except services.TaskRejected as exc:
+            form.add_rejection(exc.errors)
+        else:
+            messages.success(request, "Extending: the new version is on its way.")
+            return redirect("video", new.uuid)
+    return video_page(request, task, extend_form=form, status=400)
+
+
+@require_POST
+def video_upscale(request, task_uuid):
+    """Raise a finished video's resolution: a new task linked to this one as its source."""
+    task = _source_for_version(request, task_uuid)
+    form = UpscaleForm(task.upscale_choices(task.output()), request.POST)
+    if form.is_valid():
+        try:
+            new = services.upscale_task(task, request.user, form.cleaned_data["upscale_resolution"])
+        except services.TaskRejected as exc:
+            form.add_rejection(exc.errors)
+        else:
+            messages.success(request, "Upscaling: the sharper version is on its way.")
+            return redirect("video", new.uuid)
+    return video_page(request, task, upscale_form=form, status=400)
 
 
 def _downloads(task, creation):
@@ -427,19 +486,26 @@ def _downloads(task, creation):
 def _param_rows(task):
     p = task.params or {}
     yes_no = {True: "on", False: "off"}
-    rows = [
-        ("Mode", catalog.MODES.get(task.mode, task.mode)),
-        ("Model", catalog.MODELS[task.model].label if task.model in catalog.MODELS else task.model),
-        ("Length", f"{task.duration} s"),
-        ("Resolution", task.resolution),
-    ]
+    rows = [("Mode", catalog.ENDPOINTS.get(task.mode, task.mode))]
+    if task.model:
+        rows.append(("Model", catalog.MODELS[task.model].label if task.model in catalog.MODELS else task.model))
+    if task.mode == catalog.EXTEND:
+        rows.append(("Seconds added", f"{task.duration} s"))
+    elif task.mode == catalog.MULTIFRAME:
+        rows.append(("Keys", " + ".join(f"{d} s" for d in p.get("key_durations", []))))
+    else:
+        rows.append(("Length", f"{task.duration} s"))
+    rows.append(("Upscaled to" if task.mode == catalog.UPSCALE else "Resolution", task.resolution))
+    if task.mode == catalog.UPSCALE:
+        return rows
     if "aspect_ratio" in p:
         rows.append(("Aspect ratio", p["aspect_ratio"]))
     if "movement_amplitude" in p:
         rows.append(("Movement", p["movement_amplitude"]))
     rows.append(("Seed asked", p.get("seed") or "random"))
     rows.append(("Seed used", task.seed_used if task.seed_used is not None else "—"))
-    for key, label in (("bgm", "Background music"), ("audio", "Audio"), ("off_peak", "Off-peak"), ("watermark", "Watermark")):
+    for key, label in (("bgm", "Background music"), ("audio", "Audio"), ("off_peak", "Off-peak"), ("watermark", "Watermark"),
+                       ("is_rec", "Prompt by Vidu")):
         if key in p:
             rows.append((label, yes_no.get(p[key], p[key])))
     return rows

@@ -3,12 +3,13 @@
 Plain Python and requests; never imports Django.
 """
 
-from .catalog import MODELS, MODES, ModelSpec, models_for, validate
+from .bodies import ExtendRequest, KeyFrame, MultiframeRequest, UpscaleRequest
+from .catalog import ENDPOINTS, MODELS, MODES, ModelSpec, models_for, validate
 from .client import PRESETS, Provider, ViduClient
 from .errors import ViduError
 from .types import CreateResult, Creation, TaskResult, VideoInfo
 
 __all__ = [
-    "MODELS", "MODES", "ModelSpec", "models_for", "validate", "PRESETS", "Provider", "ViduClient",
+    "ENDPOINTS", "ExtendRequest", "KeyFrame", "MultiframeRequest", "UpscaleRequest", "MODELS", "MODES", "ModelSpec", "models_for", "validate", "PRESETS", "Provider", "ViduClient",
     "ViduError", "CreateResult", "Creation", "TaskResult", "VideoInfo",
 ]

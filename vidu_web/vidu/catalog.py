@@ -1,7 +1,10 @@
-"""The Vidu model table (vidu-api.md §2) as data, and the validator built on it.
+"""The Vidu model table (vidu-api.md §2 and §2b) as data, and the validator built on it.
 
 Everything that needs to know which model takes which endpoint, length, resolution or option
 reads it from ``MODELS``: the create form, the client and the sandbox. A new model is one row.
+The second-wave endpoints (``extend``, ``upscale-new``, ``multiframe``) sit in the same table
+(a model's ``durations`` names them like the first four) with their own limits below it;
+``upscale-new`` takes no model, so its rules are constants only.
 
 ``validate(mode, params)`` checks a create request and answers, per field, what is wrong in
 words a creator understands. It checks types too, since the sandbox feeds it raw JSON.
@@ -18,12 +21,38 @@ IMAGE = "img2video"
 START_END = "start-end2video"
 REFERENCE = "reference2video"
 
+EXTEND = "extend"
+UPSCALE = "upscale-new"
+MULTIFRAME = "multiframe"
+
+# The four first-wave create modes (is_rec applies to exactly these).
 MODES: dict[str, str] = {
     TEXT: "Text to video",
     IMAGE: "Image to video",
     START_END: "Start and end frames",
     REFERENCE: "Reference images",
 }
+# The modes /create/ offers: the four, then keyframes.
+CREATE_MODES: dict[str, str] = {**MODES, MULTIFRAME: "Keyframes"}
+# Every create endpoint the client, the sandbox and a task may name.
+ENDPOINTS: dict[str, str] = {**CREATE_MODES, EXTEND: "Extend", UPSCALE: "Upscale"}
+
+# --- vidu-api.md §2b: the limits of the second-wave endpoints, as data -----------------------
+# "Let Vidu write the prompt": on the four first-wave modes, 10 credits more.
+REC_MODES = tuple(MODES)
+REC_CREDITS = 10
+# extend: seconds added come from the model table; the source must be 4-60 s long.
+EXTEND_SOURCE_SECONDS = (4, 60)
+EXTEND_MAX_IMAGES = 1  # one end frame
+# upscale-new: the resolutions it makes, each with its frame's short side, and its source limits.
+UPSCALE_RESOLUTIONS: dict[str, int] = {"1080p": 1080, "2K": 1440, "4K": 2160, "8K": 4320}
+UPSCALE_DEFAULT = "1080p"
+UPSCALE_MAX_SECONDS = 300
+UPSCALE_MAX_FPS = 60  # the source must be under this
+# multiframe: 2-9 key images after the start image; seconds per key from the model table.
+MULTIFRAME_KEYS = (2, 9)
+# A frame's short side for each resolution name: how a video's frame size compares with a choice.
+RESOLUTION_SIDES: dict[str, int] = {"360p": 360, "540p": 540, "720p": 720, "1080p": 1080, **UPSCALE_RESOLUTIONS}
 
 RESOLUTIONS = ("360p", "540p", "720p", "1080p")
 ASPECT_RATIOS = ("16:9", "9:16", "1:1", "3:4", "4:3")
@@ -65,7 +94,7 @@ class ModelSpec:
 
     @property
     def modes(self) -> tuple[str, ...]:
-        return tuple(m for m in MODES if m in self.durations)
+        return tuple(m for m in ENDPOINTS if m in self.durations)
 
     def durations_for(self, mode: str) -> tuple[int, ...]:
         return self.durations.get(mode, ())
@@ -79,7 +108,7 @@ class ModelSpec:
         return self.default_resolution if not allowed or self.default_resolution in allowed else allowed[0]
 
     def image_count(self, mode: str) -> tuple[int, int]:
-        low, high = IMAGE_COUNTS[mode]
+        low, high = IMAGE_COUNTS.get(mode, (0, 0))
         return (low, min(high, self.max_references)) if mode == REFERENCE else (low, high)
 
 
@@ -121,7 +150,9 @@ MODELS: dict[str, ModelSpec] = {
             ModelSpec(
                 name=name,
                 label=label,
-                durations={IMAGE: _span(1, 10), START_END: _span(1, 8)},
+                # extend: seconds added; multiframe: seconds to reach each key image.
+                durations={IMAGE: _span(1, 10), START_END: _span(1, 8), EXTEND: _span(1, 7),
+                           MULTIFRAME: _span(2, 7)},
                 default_duration=5,
                 resolutions={None: _HD},
                 default_resolution="720p",
@@ -194,20 +225,13 @@ def validate(mode: str, params: dict) -> dict[str, str]:
     ``params`` uses Vidu's field names and JSON types (``duration`` an int, ``bgm`` a bool,
     ``images`` a list of strings). Absent optional fields are fine: Vidu applies its defaults.
     """
+    if mode in MORE:
+        return MORE[mode](params)
     errors: dict[str, str] = {}
     if mode not in MODES:
-        return {"mode": f"Unknown mode {mode!r}: choose one of {', '.join(MODES)}."}
+        return {"mode": f"Unknown mode {mode!r}: choose one of {', '.join(ENDPOINTS)}."}
 
-    model = params.get("model")
-    spec = MODELS.get(model) if isinstance(model, str) else None
-    if not model:
-        errors["model"] = "Choose a model."
-    elif spec is None:
-        errors["model"] = f"Unknown model {model!r}."
-    elif mode not in spec.durations:
-        takes = ", ".join(MODES[m].lower() for m in spec.modes)
-        errors["model"] = f"{spec.label} can't do {MODES[mode].lower()}; it takes {takes}."
-        spec = None
+    spec = _model(mode, params, errors)
 
     prompt = params.get("prompt")
     if prompt is not None and not isinstance(prompt, str):
@@ -270,19 +294,212 @@ def validate(mode: str, params: dict) -> dict[str, str]:
     if seed is not None and not (_is_int(seed) and 0 <= seed <= SEED_MAX):
         errors["seed"] = SEED_MESSAGE
 
-    for flag in ("bgm", "audio", "off_peak", "watermark"):
+    for flag in ("bgm", "audio"):
         if params.get(flag) is not None and not isinstance(params[flag], bool):
             errors[flag] = "Must be true or false."
     if spec and params.get("bgm") is True and not spec.bgm:
         errors["bgm"] = f"{spec.label} doesn't add background music."
 
+    if params.get("is_rec") is not None and not isinstance(params["is_rec"], bool):
+        errors["is_rec"] = "Must be true or false."
+    _common(params, errors)
+    return errors
+
+
+def _model(mode: str, params: dict, errors: dict[str, str]) -> ModelSpec | None:
+    """The model row for ``mode``, or None with the reason in ``errors["model"]``."""
+    model = params.get("model")
+    spec = MODELS.get(model) if isinstance(model, str) else None
+    if not model:
+        errors["model"] = "Choose a model."
+    elif spec is None:
+        errors["model"] = f"Unknown model {model!r}."
+    elif mode not in spec.durations:
+        takes = ", ".join(ENDPOINTS[m].lower() for m in spec.modes)
+        errors["model"] = f"{spec.label} can't do {ENDPOINTS[mode].lower()}; it takes {takes}."
+        spec = None
+    return spec
+
+
+def _common(params: dict, errors: dict[str, str]) -> None:
+    """What every endpoint shares: our payload, the callback URL, the true/false flags."""
+    for flag in ("off_peak", "watermark"):
+        if params.get(flag) is not None and not isinstance(params[flag], bool):
+            errors[flag] = "Must be true or false."
     payload = params.get("payload")
     if payload is not None and (not isinstance(payload, str) or len(payload.encode()) > PAYLOAD_MAX):
         errors["payload"] = "The payload must be a string of at most 1 MiB."
     callback = params.get("callback_url")
     if callback is not None and not _is_http_url(callback):
         errors["callback_url"] = "The callback URL must be an http(s) URL."
+
+
+# First-wave fields the second-wave endpoints don't take (sent anyway: FieldUnwanted).
+_UNWANTED = {
+    EXTEND: ("aspect_ratio", "style", "movement_amplitude", "bgm", "audio", "is_rec", "upscale_resolution",
+             "start_image", "image_settings"),
+    UPSCALE: ("model", "prompt", "images", "duration", "resolution", "aspect_ratio", "style", "movement_amplitude",
+              "bgm", "audio", "is_rec", "seed", "start_image", "image_settings"),
+    MULTIFRAME: ("images", "duration", "aspect_ratio", "style", "movement_amplitude", "bgm", "audio", "is_rec",
+                 "video_creation_id", "video_url", "upscale_resolution"),
+}
+
+
+def _unwanted(mode: str, params: dict, errors: dict[str, str]) -> None:
+    for name in _UNWANTED[mode]:
+        if name in params and name not in errors:
+            errors[name] = f"{ENDPOINTS[mode]} doesn't take {name}; leave it out."
+
+
+def _prompt(params: dict, errors: dict[str, str], name: str = "prompt") -> None:
+    prompt = params.get("prompt")
+    if prompt is not None and not isinstance(prompt, str):
+        errors[name] = "The prompt must be text."
+    elif len(prompt or "") > PROMPT_MAX:
+        errors[name] = f"The prompt is {len(prompt)} characters long; the limit is {PROMPT_MAX}."
+
+
+def _source(params: dict, errors: dict[str, str]) -> None:
+    """``video_creation_id`` (a creation's id) or ``video_url`` (a public MP4): one is needed."""
+    creation, url = params.get("video_creation_id"), params.get("video_url")
+    if creation is not None and not (isinstance(creation, str | int) and not isinstance(creation, bool)
+                                     and str(creation).strip() and len(str(creation)) <= 64):
+        errors["video_creation_id"] = "The video's creation id must be the id a query gave it."
+    elif url is not None and not _is_http_url(url):
+        errors["video_url"] = "The video URL must be a public http(s) URL of an MP4."
+    elif creation is None and url is None:
+        errors["video_creation_id"] = "Name the video: its creation id, or a public URL of it."
+
+
+def _seconds_and_resolution(mode: str, spec: ModelSpec | None, params: dict, errors: dict[str, str]) -> None:
+    duration = params.get("duration") if mode == EXTEND else None  # multiframe's seconds are per key
+    if duration is not None:
+        if not _is_int(duration):
+            errors["duration"] = "The length must be a whole number of seconds."
+        elif spec and duration not in spec.durations_for(mode):
+            errors["duration"] = (f"{spec.label} adds {describe_durations(spec.durations_for(mode))} to a video, "
+                                  f"not {duration}.")
+    resolution = params.get("resolution")
+    if resolution is not None:
+        allowed = spec.resolutions_for(spec.default_duration) if spec else RESOLUTIONS
+        if resolution not in allowed:
+            errors["resolution"] = f"Resolution must be one of {', '.join(allowed)}."
+
+
+def _validate_extend(params: dict) -> dict[str, str]:
+    """vidu-api.md §2b ``extend``: a finished video, 1-7 seconds added, an optional end frame."""
+    errors: dict[str, str] = {}
+    spec = _model(EXTEND, params, errors)
+    _source(params, errors)
+    _prompt(params, errors)
+    images = params.get("images")
+    if images is not None:
+        if not isinstance(images, list):
+            errors["images"] = "Images must be a list."
+        elif len(images) > EXTEND_MAX_IMAGES:
+            errors["images"] = f"Extend takes at most one image, the end frame; got {len(images)}."
+        elif not all(is_image_reference(i) for i in images):
+            errors["images"] = "The end frame must be a png, jpeg or webp file (a URL or a data URI)."
+    _seconds_and_resolution(EXTEND, spec, params, errors)
+    seed = params.get("seed")
+    if seed is not None and not (_is_int(seed) and 0 <= seed <= SEED_MAX):
+        errors["seed"] = SEED_MESSAGE
+    _unwanted(EXTEND, params, errors)
+    _common(params, errors)
     return errors
+
+
+def _validate_upscale(params: dict) -> dict[str, str]:
+    """vidu-api.md §2b ``upscale-new``: a finished video and the resolution to raise it to; no model."""
+    errors: dict[str, str] = {}
+    _source(params, errors)
+    target = params.get("upscale_resolution")
+    if target is not None and target not in UPSCALE_RESOLUTIONS:
+        errors["upscale_resolution"] = f"Upscale makes {', '.join(UPSCALE_RESOLUTIONS)}, not {target!r}."
+    _unwanted(UPSCALE, params, errors)
+    _common(params, errors)
+    return errors
+
+
+def _validate_multiframe(params: dict) -> dict[str, str]:
+    """vidu-api.md §2b ``multiframe``: a start image, then 2-9 keys, each an image, a prompt and seconds.
+
+    A key's problem is reported under ``image_settings.<field>`` naming the key's number, so a
+    form can show it beside the field it concerns.
+    """
+    errors: dict[str, str] = {}
+    spec = _model(MULTIFRAME, params, errors)
+    start = params.get("start_image")
+    if start is None or start == "":
+        errors["start_image"] = "Pick the start image: the first frame of the shot."
+    elif not is_image_reference(start):
+        errors["start_image"] = "The start image must be a png, jpeg or webp file (a URL or a data URI)."
+    keys = params.get("image_settings")
+    low, high = MULTIFRAME_KEYS
+    if not isinstance(keys, list) or not all(isinstance(k, dict) for k in keys):
+        errors["image_settings"] = f"Keyframes need a list of {low} to {high} key images, each with its settings."
+        keys = []
+    elif not low <= len(keys) <= high:
+        errors["image_settings"] = f"Keyframes take {low} to {high} key images after the start image; got {len(keys)}."
+    seconds = spec.durations_for(MULTIFRAME) if spec else _span(2, 7)
+    for number, key in enumerate(keys, 1):
+        image, prompt, duration = key.get("key_image"), key.get("prompt"), key.get("duration")
+        if "image_settings.key_image" not in errors and not is_image_reference(image):
+            errors["image_settings.key_image"] = f"Key {number}: the image must be a png, jpeg or webp file."
+        if "image_settings.prompt" not in errors:
+            if prompt is not None and not isinstance(prompt, str):
+                errors["image_settings.prompt"] = f"Key {number}: the prompt must be text."
+            elif len(prompt or "") > PROMPT_MAX:
+                errors["image_settings.prompt"] = f"Key {number}: the prompt is over {PROMPT_MAX} characters."
+        if "image_settings.duration" not in errors and duration is not None and (
+                not _is_int(duration) or duration not in seconds):
+            errors["image_settings.duration"] = (
+                f"Key {number}: the seconds to reach it must be {describe_durations(seconds)}, not {duration}.")
+    _seconds_and_resolution(MULTIFRAME, spec, params, errors)
+    seed = params.get("seed")
+    if seed is not None and not (_is_int(seed) and 0 <= seed <= SEED_MAX):
+        errors["seed"] = SEED_MESSAGE
+    _unwanted(MULTIFRAME, params, errors)
+    _common(params, errors)
+    return errors
+
+
+MORE = {EXTEND: _validate_extend, UPSCALE: _validate_upscale, MULTIFRAME: _validate_multiframe}
+
+
+# --- rules that need the source video (its length, frame rate and frame size) ----------------
+
+
+def check_source(endpoint: str, seconds: float, fps: float = 0) -> dict[str, str]:
+    """What stops ``endpoint`` from taking a finished video ``seconds`` long at ``fps`` (0: unknown)."""
+    if endpoint == EXTEND:
+        low, high = EXTEND_SOURCE_SECONDS
+        if not low <= seconds <= high:
+            return {"video": f"Vidu extends videos {low} to {high} seconds long; this one is {seconds:g} s."}
+    if endpoint == UPSCALE:
+        if seconds > UPSCALE_MAX_SECONDS:
+            return {"video": f"Vidu upscales videos up to {UPSCALE_MAX_SECONDS} seconds long; this one is {seconds:g} s."}
+        if fps >= UPSCALE_MAX_FPS:
+            return {"video": f"Vidu upscales videos under {UPSCALE_MAX_FPS} fps; this one is {fps:g} fps."}
+    return {}
+
+
+def frame_side(width: int | None, height: int | None) -> int:
+    """The short side of a frame (a portrait 1080×1920 video is 1080p), 0 when unknown."""
+    return min(width, height) if width and height else 0
+
+
+def upscale_choices(source_side: int) -> list[str]:
+    """The upscale resolutions above a source whose frame's short side is ``source_side``."""
+    return [name for name, side in UPSCALE_RESOLUTIONS.items() if side > source_side]
+
+
+def check_upscale(target: str, source_side: int) -> dict[str, str]:
+    """A 400 of its own: upscaling to a resolution not above the source's."""
+    side = UPSCALE_RESOLUTIONS.get(target)
+    if side is not None and side <= source_side:
+        return {"upscale_resolution": f"The video is already {source_side}p; pick a resolution above it."}
+    return {}
 
 
 def _image_count_message(mode: str, low: int, high: int, got: int) -> str:

@@ -14,7 +14,8 @@ from typing import Any
 
 import requests
 
-from .catalog import MODELS, MODES
+from .bodies import ExtendRequest, MultiframeRequest, UpscaleRequest
+from .catalog import ENDPOINTS, MODELS
 from .errors import ViduError
 from .types import Account, CreateResult, TaskResult
 
@@ -98,8 +99,9 @@ class ViduClient:
     # -- the API ---------------------------------------------------------------------------
 
     def create(self, mode: str, params: dict) -> CreateResult:
-        """POST a create request for ``mode``; ``params`` uses Vidu's field names."""
-        if mode not in MODES:
+        """POST a create request to the endpoint ``mode`` (any of ``catalog.ENDPOINTS``);
+        ``params`` uses Vidu's field names."""
+        if mode not in ENDPOINTS:
             raise ValueError(f"unknown mode {mode!r}")
         body = dict(params)
         if "model" in body and self.provider.model_format != "{model}":
@@ -133,6 +135,15 @@ class ViduClient:
 
     def reference2video(self, **params: Any) -> CreateResult:
         return self.create("reference2video", params)
+
+    def extend(self, request: ExtendRequest) -> CreateResult:
+        return self.create(request.endpoint, request.body())
+
+    def upscale(self, request: UpscaleRequest) -> CreateResult:
+        return self.create(request.endpoint, request.body())
+
+    def multiframe(self, request: MultiframeRequest) -> CreateResult:
+        return self.create(request.endpoint, request.body())
 
     def query(self, task_id: str) -> TaskResult:
         data = self._call("GET", f"tasks/{task_id}/creations")

@@ -28,6 +28,11 @@ def _str(value: Any) -> str:
     return str(value)[:MAX_TEXT]
 
 
+def _text(value: Any, limit: int = 5000) -> str:
+    """Free text (a prompt): a string, bounded; anything else is empty."""
+    return value[:limit] if isinstance(value, str) else ""
+
+
 def _whole(value: Any) -> int | None:
     """A whole number sent as a number or as digits, or None: 1e400, "abc" and True are not numbers."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
@@ -115,6 +120,8 @@ class TaskResult:
     audio: bool | None = None
     off_peak: bool | None = None
     creations: tuple[Creation, ...] = ()
+    # The prompt Vidu wrote (is_rec), when the answer carries one: §2b says not to assume it does.
+    prompt: str = ""
 
     @property
     def is_final(self) -> bool:
@@ -141,6 +148,7 @@ class TaskResult:
             audio=data.get("audio") if isinstance(data.get("audio"), bool) else None,
             off_peak=data.get("off_peak") if isinstance(data.get("off_peak"), bool) else None,
             creations=tuple(Creation.parse(c) for c in creations if isinstance(c, dict)),
+            prompt=_text(data.get("prompt")),
         )
 
 
@@ -153,6 +161,8 @@ class CreateResult:
     seed: int | None = None
     credits: int | None = None
     created_at: str = ""
+    # The prompt the task runs with as echoed (with is_rec: the one Vidu wrote), if any.
+    prompt: str = ""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -165,6 +175,7 @@ class CreateResult:
             seed=_int(data.get("seed"), None),
             credits=_int(data.get("credits"), None),
             created_at=_str(data.get("created_at")),
+            prompt=_text(data.get("prompt")),
             raw=data,
         )
 

@@ -63,6 +63,7 @@ class Created:
     upstream_state: str
     credits: int | None = None
     seed: int | None = None
+    prompt: str = ""  # the prompt the provider wrote (is_rec), when its answer carries one
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Answer:
     error: str = ""  # why it failed, for a creator
     payload: str = ""  # what we sent as our own reference (our task's UUID), if echoed
     outputs: tuple[Output, ...] = ()
+    prompt: str = ""  # the prompt the provider wrote (is_rec), when its answer carries one
 
     @property
     def is_final(self) -> bool:

@@ -9,6 +9,7 @@ import time
 from dataclasses import replace
 
 from vidu_web.vidu import catalog, images, signing
+from vidu_web.vidu.bodies import ExtendRequest, KeyFrame, MultiframeRequest, UpscaleRequest
 from vidu_web.vidu.client import PRESETS, ViduClient
 from vidu_web.vidu.errors import ViduError, friendly
 from vidu_web.vidu.types import TaskResult
@@ -32,9 +33,15 @@ NOT_CANCELLABLE = "task state is scheduled, can not cancel"
 BODY_MARGIN = 256 * 1024
 
 
-def error(exc: ViduError) -> base.ProviderError:
+def error(exc: ViduError, body: dict | None = None) -> base.ProviderError:
+    friendly_text = exc.friendly
+    target = (body or {}).get("upscale_resolution")
+    if target and exc.status == 400 and exc.reason == "FieldInvalid":
+        # §2b: upscale answers 400 FieldInvalid for a resolution not above the source's.
+        friendly_text = (f"Vidu can't upscale this video to {target}: it is already that sharp or sharper "
+                         "(or too long or too fast to upscale). Pick a higher resolution on the original's page.")
     return base.ProviderError(
-        status=exc.status, reason=exc.reason, message=exc.message, friendly=exc.friendly,
+        status=exc.status, reason=exc.reason, message=exc.message, friendly=friendly_text,
         retry_after=exc.retry_after, outcome_unknown=exc.outcome_unknown, retryable=exc.retryable,
         not_cancellable=NOT_CANCELLABLE in exc.message or exc.reason == "OperationInProcess")
 
@@ -51,7 +58,7 @@ def answer(result: TaskResult) -> base.Answer:
     return base.Answer(
         id=result.id[:40], state=state, upstream_state=result.state[:20], progress=result.progress,
         credits=result.credits, err_code=err_code[:60], error=friendly(err_code) if err_code else "",
-        payload=result.payload,
+        payload=result.payload, prompt=result.prompt,
         outputs=tuple(base.Output(id=c.id[:40], url=c.url, cover_url=c.cover_url, watermarked_url=c.watermarked_url,
                                   duration=c.video.duration, fps=c.video.fps, width=c.video.width,
                                   height=c.video.height) for c in result.creations))
@@ -70,13 +77,33 @@ class Vidu(base.Adapter):
         self.client = ViduClient(replace(preset, base_url=endpoint, path_prefix=""), api_key, timeout=timeout)
 
     def build_request(self, task, blobs: list[bytes], callback_url: str) -> dict:
-        body = {"model": task.model, "duration": task.duration, "resolution": task.resolution, **task.params}
-        if task.prompt.text:
-            body["prompt"] = task.prompt.text
+        """The body for the task's endpoint: its mode picks the shape, its params fill it in."""
+        text = task.prompt.text
+        uris = []
         if blobs:
-            budget = (images.BODY_LIMIT - BODY_MARGIN - len(task.prompt.text.encode())) // len(blobs)
-            body["images"] = [images.to_data_uri(data, budget=budget) for data in blobs]
-        body["payload"] = str(task.uuid)
+            budget = (images.BODY_LIMIT - BODY_MARGIN - len(text.encode())) // len(blobs)
+            uris = [images.to_data_uri(data, budget=budget) for data in blobs]
+        params, ours = task.params or {}, {"payload": str(task.uuid), "callback_url": callback_url}
+        if task.mode == catalog.EXTEND:
+            return ExtendRequest(model=task.model, duration=task.duration, resolution=task.resolution,
+                                 video_creation_id=params.get("video_creation_id", ""),
+                                 video_url=params.get("video_url", ""), prompt=text,
+                                 end_frame=uris[0] if uris else "", seed=params.get("seed"), **ours).body()
+        if task.mode == catalog.UPSCALE:
+            return UpscaleRequest(upscale_resolution=params.get("upscale_resolution", catalog.UPSCALE_DEFAULT),
+                                  video_creation_id=params.get("video_creation_id", ""),
+                                  video_url=params.get("video_url", ""), **ours).body()
+        if task.mode == catalog.MULTIFRAME:
+            keys = tuple(KeyFrame(image, prompt, seconds) for image, prompt, seconds in
+                         zip(uris[1:], params.get("key_prompts", []), params.get("key_durations", []), strict=True))
+            return MultiframeRequest(model=task.model, start_image=uris[0], keys=keys, resolution=task.resolution,
+                                     seed=params.get("seed"), **ours).body()
+        body = {"model": task.model, "duration": task.duration, "resolution": task.resolution, **params}
+        if text:
+            body["prompt"] = text
+        if uris:
+            body["images"] = uris
+        body["payload"] = ours["payload"]
         if callback_url:
             body["callback_url"] = callback_url
         return body
@@ -85,9 +112,9 @@ class Vidu(base.Adapter):
         try:
             result = self.client.create(mode, body)
         except ViduError as exc:
-            raise error(exc) from None
+            raise error(exc, body) from None
         return base.Created(id=result.task_id[:40], upstream_state=result.state[:20], credits=result.credits,
-                            seed=result.seed)
+                            seed=result.seed, prompt=result.prompt)
 
     def query(self, upstream_id: str) -> base.Answer:
         try:

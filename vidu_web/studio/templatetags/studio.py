@@ -28,7 +28,7 @@ def seconds(value):
 @register.filter
 def model_label(value):
     spec = catalog.MODELS.get(value)
-    return spec.label if spec else value
+    return spec.label if spec else value or "Upscale"  # an upscale names no model
 
 
 @register.filter
