@@ -87,7 +87,7 @@ def test_the_keyframes_page_runs_as_many_queries_as_any_create_page(alice_client
                                                                     django_assert_num_queries):
     fill(team_a, [alice], 3)  # finished and running tasks in Recent, as the /create/ pin has
     alice_client.get("/create/?mode=multiframe")
-    with django_assert_num_queries(7):  # as tests/test_views_queries.py pins /create/
+    with django_assert_num_queries(11):  # as tests/test_views_queries.py pins /create/
         alice_client.get("/create/?mode=multiframe")
 
 

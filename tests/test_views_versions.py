@@ -173,7 +173,10 @@ def test_a_private_source_only_by_its_creator(alice_client, bob_client, source, 
 
 def test_the_video_page_queries_are_pinned(alice_client, source, django_assert_num_queries):
     alice_client.get(f"/videos/{source.uuid}/")
-    with django_assert_num_queries(9):  # the versions panel adds none: it reads the creation already fetched
+    # session, user, the task, its membership, its creation, favourite, the family, the creations for
+    # the length (comments' time codes), the header's and the switcher's teams, inputs, comments,
+    # projects; the versions panel adds none: it reads the creation already fetched
+    with django_assert_num_queries(13):
         alice_client.get(f"/videos/{source.uuid}/")
 
 

@@ -221,7 +221,9 @@ class CreateForm(forms.Form):
         resolution = self["resolution"].value()
         if resolution not in self.spec.resolutions_for(self.duration):
             resolution = self.spec.default_resolution_for(self.duration)
-        flags = {name: self[name].value() in (True, "on", "true", "1", "True") for name in ("audio", "off_peak")}
+        # Keyframes take neither flag (their form has no such fields).
+        flags = {name: self[name].value() in (True, "on", "true", "1", "True")
+                 for name in ("audio", "off_peak") if name in self.fields}
         return self.spec.name, self.duration, resolution, flags
 
     def _image_error(self, message):
