@@ -1,8 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from . import callbacks, health, media, views
+from . import callbacks, health, media, share_views, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="create"), name="home"),
@@ -17,7 +17,12 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/favorite/", views.video_favorite, name="video-favorite"),
     path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
     path("videos/<uuid:task_uuid>/delete/", views.video_delete, name="video-delete"),
+    path("videos/<uuid:task_uuid>/share/", share_views.video_share, name="video-share"),
+    path("videos/<uuid:task_uuid>/share/<int:link_id>/revoke/", share_views.share_revoke, name="share-revoke"),
     path("media/<path:name>", media.media, name="media"),
+    # Public share links: no sign-in (the views are login_not_required); the token is the check.
+    path("share/<str:token>/", share_views.shared, name="shared"),
+    re_path(r"^share/(?P<token>[^/]+)/(?P<kind>video|poster)$", share_views.shared_media, name="shared-media"),
     # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
     path("healthz", health.healthz, name="healthz"),
     # Vidu calls this without a session; the secret in the path authenticates it.
