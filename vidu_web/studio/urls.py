@@ -2,7 +2,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from . import callbacks, health, media, share_views, views
+from . import callbacks, download_views, health, media, share_views, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="create"), name="home"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("tasks/<uuid:task_uuid>/cancel/", views.task_cancel, name="task-cancel"),
     path("tasks/<uuid:task_uuid>/retry/", views.task_retry, name="task-retry"),
     path("gallery/", views.gallery, name="gallery"),
+    path("gallery/download/", download_views.gallery_download, name="gallery-download"),
     path("videos/<uuid:task_uuid>/", views.video, name="video"),
     path("videos/<uuid:task_uuid>/favorite/", views.video_favorite, name="video-favorite"),
     path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
