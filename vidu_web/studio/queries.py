@@ -82,7 +82,7 @@ def gallery(user, team, filters: GalleryFilters):
         .annotate(is_favorite=Exists(Favorite.objects.filter(user=user, task=OuterRef("pk"))))
     )
     if filters.q:
-        tasks = search.matching(tasks, "prompt__text", filters.q)
+        tasks = search.matching(tasks, filters.q)
     if filters.creator:
         tasks = tasks.filter(creator__username=filters.creator)
     if filters.mode:
