@@ -76,7 +76,17 @@ def fts():
         c.execute("SELECT rowid, folded FROM studio_prompt_fts ORDER BY rowid")
         return c.fetchall()
 out = {"indexed": fts()}
-out.update({q: found(q) for q in ["FOX snow", "snow fox", "fox owl", "CAFÉ crème", "cafe", "10", "a_b", "%", "tr"]})
+QUERIES = ["FOX snow", "snow fox", "fox owl", "CAFÉ crème", "cafe", "10", "a_b", "%", "tr"]
+out.update({q: found(q) for q in QUERIES})
+from vidu_web.studio import search
+search.FEW = 0  # as if every word matched thousands: the walk in gallery order, same answers
+out["dense"] = {q: found(q) for q in QUERIES}
+rows = queries.gallery(user, team, queries.GalleryFilters(q="fox snow"))
+sql, params = rows.query.sql_with_params()
+with connection.cursor() as c:
+    c.execute("EXPLAIN QUERY PLAN " + sql, params)
+    out["dense plan"] = " | ".join(str(r[-1]) for r in c.fetchall())
+search.FEW = 1500
 rows = queries.gallery(user, team, queries.GalleryFilters(q="fox snow"))
 sql, params = rows.query.sql_with_params()
 with connection.cursor() as c:
@@ -106,6 +116,8 @@ def test_sqlite_keeps_an_fts5_trigram_index_and_searches_through_it(tmp_path):
     assert out["CAFÉ crème"] == out["cafe"] == ["Un café crème"]
     assert out["10"] == out["a_b"] == out["%"] == ["100% of a_b"]  # as typed, no wildcards; short words too
     assert out["tr"] == ["A red fox trots through the snow"]  # under three letters: no index, same answer
-    assert "studio_prompt_fts" in out["plan"], out["plan"]
+    assert "json_each" in out["plan"], out["plan"]  # a rare search starts from the FTS table's ids
+    assert out["dense"] == {q: out[q] for q in out["dense"]}
+    assert "USING INDEX task_gallery" in out["dense plan"], out["dense plan"]
     assert out["after update"] == [["A grey wolf"], []]
     assert [text for _, text in out["after delete"]] == ["a grey wolf", "100% of a_b"]
