@@ -86,7 +86,7 @@ sql, params = rows.query.sql_with_params()
 with connection.cursor() as c:
     c.execute("EXPLAIN QUERY PLAN " + sql, params)
     out["dense plan"] = " | ".join(str(r[-1]) for r in c.fetchall())
-search.FEW = 1500
+search.FEW = 300
 from django.utils import timezone
 now = timezone.now()
 prompts = Prompt.objects.bulk_create(Prompt(team=team, text=f"filler {n}") for n in range(3000))

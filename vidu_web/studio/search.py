@@ -94,9 +94,10 @@ def _contains(field: str, word: str):
 # Three characters: the shortest word a trigram index holds.
 TRIGRAM = 3
 # Up to this many prompts found by the FTS table, a search starts from them and sorts them (a
-# rare search); beyond it matches are dense, and walking the gallery's own order with the exact
-# test fills a page sooner than sorting thousands (about 25 x library / matches rows read).
-FEW = 1500
+# rare search; SQLite computes each sorted row's tile columns, about 10 us a row); beyond it
+# matches are dense, and walking the gallery's own order with the exact test fills a page
+# sooner (about 25 x library / matches rows read, a few us each).
+FEW = 300
 
 
 def _matching_sqlite(queryset, found):
