@@ -57,10 +57,17 @@ def media(request, name):
     attachment = None
     if "download" in request.GET:
         attachment = content_disposition_header(True, download_name(task, name, kind))
+    return send(request, name, attachment)
+
+
+def send(request, name, attachment=None, cache="private, max-age=3600"):
+    """The stored file ``name``, once the caller has checked access: a presigned redirect, a
+    hand-over to nginx, or streamed from here with byte ranges (see the module's docstring).
+    ``cache`` is the Cache-Control of an answer that carries or points at the bytes."""
     if getattr(default_storage, "bucket_name", None):
         return _presigned_redirect(name, attachment)
     if settings.MEDIA_ACCEL_PREFIX:
-        return _accel_redirect(name, attachment)
+        return _accel_redirect(name, attachment, cache)
     try:
         size = default_storage.size(name)
         fh = default_storage.open(name, "rb")
@@ -84,7 +91,7 @@ def media(request, name):
     if attachment:
         response["Content-Disposition"] = attachment
     response["Accept-Ranges"] = "bytes"
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = cache
     return response
 
 
@@ -97,13 +104,13 @@ def _presigned_redirect(name, attachment):
     return response
 
 
-def _accel_redirect(name, attachment):
+def _accel_redirect(name, attachment, cache):
     """Let nginx send the file from its internal location (deploy/nginx.conf): ranges and all."""
     response = HttpResponse(content_type=mimetypes.guess_type(name)[0] or "application/octet-stream")
     response["X-Accel-Redirect"] = settings.MEDIA_ACCEL_PREFIX + quote(name, safe="/")
     if attachment:
         response["Content-Disposition"] = attachment
-    response["Cache-Control"] = "private, max-age=3600"
+    response["Cache-Control"] = cache
     return response
 
 

@@ -669,3 +669,6 @@ def url_expiry(url: str) -> datetime | None:
     except ValueError:
         start = timezone.now()
     return start + timedelta(seconds=ttl)
+
+
+from .shares import ShareLink  # noqa: E402,F401  (its own module: public share links)

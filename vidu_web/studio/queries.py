@@ -90,7 +90,7 @@ def gallery(user, team, filters: GalleryFilters):
         .annotate(is_favorite=Exists(Favorite.objects.filter(user=user, task=OuterRef("pk"))))
     )
     if filters.q:
-        tasks = search.matching(tasks, "prompt__text", filters.q)
+        tasks = search.matching(tasks, filters.q)
     if filters.creator:
         tasks = tasks.filter(creator__username=filters.creator)
     if filters.mode:
@@ -192,7 +192,9 @@ def after(queryset, cursor: str):
         return queryset
     if when is None or not 0 < pk <= MAX_ID:
         return queryset
-    return queryset.filter(Q(finished_at__lt=when) | Q(finished_at=when, id__lt=pk))
+    # The range first, then the tie-break: a bare OR of the two makes SQLite gather and sort
+    # everything below the cursor (half a second at 100,000 videos) instead of walking its index.
+    return queryset.filter(finished_at__lte=when).filter(Q(finished_at__lt=when) | Q(id__lt=pk))
 
 
 def cursor_of(row) -> str:

@@ -1,8 +1,8 @@
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 from django.views.generic import RedirectView
 
-from . import callbacks, health, library_views, media, views
+from . import callbacks, download_views, health, library_views, media, share_views, views
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="create"), name="home"),
@@ -14,6 +14,7 @@ urlpatterns = [
     path("tasks/<uuid:task_uuid>/cancel/", views.task_cancel, name="task-cancel"),
     path("tasks/<uuid:task_uuid>/retry/", views.task_retry, name="task-retry"),
     path("gallery/", views.gallery, name="gallery"),
+    path("gallery/download/", download_views.gallery_download, name="gallery-download"),
     path("videos/<uuid:task_uuid>/", views.video, name="video"),
     path("videos/<uuid:task_uuid>/favorite/", views.video_favorite, name="video-favorite"),
     path("videos/<uuid:task_uuid>/privacy/", views.video_privacy, name="video-privacy"),
@@ -27,7 +28,12 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/comments/", library_views.video_comments, name="video-comments"),
     path("videos/<uuid:task_uuid>/extend/", views.video_extend, name="video-extend"),
     path("videos/<uuid:task_uuid>/upscale/", views.video_upscale, name="video-upscale"),
+    path("videos/<uuid:task_uuid>/share/", share_views.video_share, name="video-share"),
+    path("videos/<uuid:task_uuid>/share/<int:link_id>/revoke/", share_views.share_revoke, name="share-revoke"),
     path("media/<path:name>", media.media, name="media"),
+    # Public share links: no sign-in (the views are login_not_required); the token is the check.
+    path("share/<str:token>/", share_views.shared, name="shared"),
+    re_path(r"^share/(?P<token>[^/]+)/(?P<kind>video|poster)$", share_views.shared_media, name="shared-media"),
     # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
     path("healthz", health.healthz, name="healthz"),
     # Vidu calls this without a session; the secret in the path authenticates it.

@@ -1,0 +1,113 @@
+"""Share links: members make and revoke them on the video page; anyone holding one sees the
+public page and its video, with no sign-in, and nothing else (shares.py has the rules)."""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from vidu_web.teams.access import membership_in
+
+from . import media
+from .models import State
+from .shares import EXPIRY_CHOICES, ShareLink
+from .views import _get_task_for_user, _param_rows
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+
+
+def _video_page(task):
+    return reverse("video", args=[task.uuid]) + "#share"
+
+
+@require_POST
+def video_share(request, task_uuid):
+    """Make a public link to a video the user can see (a private one is visible to its creator
+    only, so only they can share it); viewers watch but don't hand videos out."""
+    task = _get_task_for_user(request, task_uuid)
+    if not membership_in(request.user, task.team_id).can_create:
+        raise PermissionDenied("Viewers can't share videos.")
+    expires = request.POST.get("expires", "")
+    if expires not in EXPIRY_CHOICES:
+        messages.error(request, "Choose when the link should expire: never, in a day, a week or 30 days.")
+    elif task.state != State.SUCCEEDED or not task.creations.exclude(video="").exists():
+        messages.error(request, "Only a finished, saved video can be shared.")
+    else:
+        ShareLink.make(task, request.user, show_prompt=_checked(request, "show_prompt"),
+                       show_settings=_checked(request, "show_settings"), days=int(expires) if expires else None)
+        messages.success(request, "Link made: anyone who has it can watch this video, without signing in.")
+    return redirect(_video_page(task))
+
+
+def _checked(request, name):
+    return request.POST.get(name) in ("1", "on", "true")
+
+
+@require_POST
+def share_revoke(request, task_uuid, link_id):
+    task = _get_task_for_user(request, task_uuid)
+    link = get_object_or_404(task.share_links.select_related("task"), pk=link_id)
+    if not link.may_revoke(request.user, membership_in(request.user, task.team_id)):
+        raise PermissionDenied("Only whoever made the link, the video's creator or a team admin can revoke it.")
+    if link.revoke(request.user):
+        messages.success(request, "Link revoked: it opens nothing any more.")
+    return redirect(_video_page(task))
+
+
+# --- the public side: no sign-in, one video ----------------------------------------------------
+
+
+def _live_link(token):
+    """The live link with this token, or 404 for a malformed, unknown, revoked or expired one
+    (the same answer for each, so a guess learns nothing)."""
+    if not _TOKEN.match(token):
+        raise Http404("No such link")
+    link = ShareLink.objects.live().select_related("task__prompt", "task__team").filter(token=token).first()
+    if link is None:
+        raise Http404("No such link")
+    creation = link.task.creations.exclude(video="").order_by("id").first()
+    if creation is None:
+        raise Http404("No such link")
+    return link, creation
+
+
+@login_not_required
+@require_http_methods(["GET", "HEAD"])
+def shared(request, token):
+    link, creation = _live_link(token)
+    if request.method == "GET":
+        link.count_view()
+    task = link.task
+    context = {
+        "link": link,
+        "task": task,
+        "creation": creation,
+        "video_url": request.build_absolute_uri(reverse("shared-media", kwargs={"token": token, "kind": "video"})),
+        "poster_url": request.build_absolute_uri(reverse("shared-media", kwargs={"token": token, "kind": "poster"})) if creation.cover else "",
+        "page_url": request.build_absolute_uri(reverse("shared", args=[token])),
+        "params": _param_rows(task) if link.show_settings else [],
+    }
+    response = render(request, "studio/shared.html", context)
+    # The page dies with the link: no cache may keep serving it after a revoke.
+    response["Cache-Control"] = "private, no-cache"
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@login_not_required
+@require_http_methods(["GET", "HEAD"])
+def shared_media(request, token, kind):
+    """The shared video or its poster, and no other file: the link's token is the access check."""
+    link, creation = _live_link(token)
+    name = creation.video.name if kind == "video" else creation.cover.name
+    if not name:
+        raise Http404("No such file")
+    # Revalidated on each use, so that a revoked link stops playing.
+    return media.send(request, name, cache="private, no-cache")
