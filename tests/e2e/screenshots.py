@@ -58,6 +58,13 @@ def test_render_screenshots(browser_pages, alice, bob, team_a):
     make_task(team_a, alice, state=State.QUEUED, prompt="A hummingbird hovering at a red flower, 120 fps look",
               model="viduq2", resolution="1080p", duration=8)
     make_task(team_a, alice, state=State.FAILED, prompt="A crowd at a concert", error="Vidu refused the prompt under its content policy.")
+    # The create form's project menu, and a price for its default settings (Q3 Pro, 5 s, 720p, audio on)
+    from vidu_web.studio.models import Project
+
+    Project.objects.create(team=team_a, creator=alice, name="Spring campaign")
+    make_task(team_a, bob, prompt="A lantern festival over a river at night", model="viduq3-pro", duration=5,
+              resolution="720p", params={"aspect_ratio": "16:9", "audio": True}, credits=55, with_video=False,
+              created_at=timezone.now() - timedelta(days=2))
 
     page = browser_pages()
     page.goto("/accounts/login/")
@@ -141,3 +148,106 @@ def test_render_more_of_vidu(browser_pages, alice, bob, team_a):
                                                "Everything settles into stripes"][n - 1])
     page.wait_for_timeout(300)
     page.screenshot(path=str(OUT / "keyframes.png"), full_page=True)
+
+
+def _month_of_work(team, users):
+    """Four weeks of a team's videos for the usage charts: a few a day by each member, on three
+    models, some failed (refunded: they count 0). Fixed by a seed so the pictures don't drift."""
+    import random
+
+    rng = random.Random(9)
+    now = timezone.now()
+    settings_by_model = {"viduq2": (5, "720p", 130), "viduq3-pro": (5, "720p", 40), "viduq1": (5, "1080p", 60)}
+    for day in range(1, now.day - 1):  # before the gallery's day: the create page's Recent list shows those
+        for _ in range(rng.randint(1, 4)):
+            model = rng.choice(list(settings_by_model))
+            duration, resolution, credits = settings_by_model[model]
+            failed = rng.random() < 0.12
+            make_task(team, rng.choice(users), state=State.FAILED if failed else State.SUCCEEDED, model=model,
+                      duration=duration, resolution=resolution, credits=credits, with_video=False,
+                      prompt=rng.choice(PROMPTS), error="Vidu refused the prompt under its content policy." if failed else "",
+                      created_at=now.replace(day=day, hour=rng.randint(8, 18), minute=rng.randint(0, 59)))
+
+
+def test_render_team_screenshots(browser_pages, vidu_settings, alice, bob, charlie, team_a, django_user_model):
+    """The team page with a budget and open invitations, usage, the audit log, the join page a
+    signed-out invitee sees, and a create the budget refuses."""
+    from vidu_web.teams import spend
+    from vidu_web.teams.models import AuditEvent, Invitation, Membership, Team
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    dora = django_user_model.objects.create_user("dora", "dora@example.org", "quiet-harbour-lantern-83")
+    Membership.objects.create(team=team_a, user=dora, role=Membership.Role.ADMIN)
+    _gallery(team_a, [alice, bob, dora])
+    _month_of_work(team_a, [alice, bob, bob, dora])
+    spent = spend.total(spend.by_creator(spend.month_tasks(team_a))).committed
+    # 86 % of the budget used: the team page shows its warning
+    Team.objects.filter(pk=team_a.pk).update(credit_budget=round(spent / 0.86, -2))
+    Membership.objects.filter(team=team_a, user=bob).update(credit_cap=3000)
+    Membership.objects.filter(team=team_a, user=dora).update(credit_cap=1500)
+    link = Invitation.objects.create(team=team_a, role=Membership.Role.MEMBER, email="erin@example.org", created_by=alice)
+    Invitation.objects.create(team=team_a, role=Membership.Role.VIEWER, max_uses=5, created_by=dora,
+                              expires_at=timezone.now() + timedelta(days=3))
+    Invitation.objects.create(team=team_a, role=Membership.Role.MEMBER, invitee=charlie, created_by=alice)
+    now = timezone.now()
+    budget = Team.objects.get(pk=team_a.pk).credit_budget
+    for minutes, actor, action, target, details in [
+        (4, alice, "invitation-made", "erin@example.org as member", {}),
+        (35, alice, "invitation-made", "charlie as member", {}),
+        (70, alice, "budget-changed", "Studio A", {"old": 5000, "new": budget}),
+        (95, alice, "cap-changed", "dora", {"old": 0, "new": 1500}),
+        (180, dora, "invitation-made", "a link as viewer", {}),
+        (300, bob, "share-made", "video 3f2a9c41-7d0e-4b8a-9a51-2c6e0f1d8b77", {}),
+        (420, bob, "video-private", "“A paper boat drifting down a city gutter stream after rain” (8c1d02fe)", {}),
+        (1500, dora, "invitation-accepted", "a link as member", {}),
+        (1501, dora, "member-added", "dora", {}),
+        (1510, alice, "role-changed", "dora", {"old": "member", "new": "admin"}),
+        (1600, alice, "cap-changed", "bob", {"old": 2000, "new": 3000}),
+        (2900, alice, "video-deleted", "“A crowd at a concert” (51e7b0a2)", {}),
+        (4400, alice, "member-removed", "frank", {}),
+    ]:
+        AuditEvent.objects.create(team=team_a, actor=actor, action=action, target=target, details=details,
+                                  ip="198.51.100.7" if actor == bob else "203.0.113.24",
+                                  at=now - timedelta(minutes=minutes))
+
+    page = browser_pages(alice)
+    for name, url in [("team", "/team/"), ("usage", "/team/usage/"), ("audit", "/team/audit/")]:
+        page.goto(url)
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+
+    newcomer = browser_pages()
+    newcomer.goto(link.get_absolute_url())
+    newcomer.wait_for_load_state("networkidle")
+    newcomer.screenshot(path=str(OUT / "join.png"))
+
+    # Nearly all of the budget gone: a 130-credit video won't fit, and the form says why.
+    Team.objects.filter(pk=team_a.pk).update(credit_budget=spent + 60)
+    page.goto("/create/?model=viduq2")
+    page.select_option("#id_resolution", "720p")
+    page.select_option("#id_duration", "5")
+    page.fill("#id_prompt", "Slow aerial push over a turquoise lagoon, drone shot")
+    page.get_by_role("button", name="Generate").click()
+    alert = page.locator("#create-form .alert-error")
+    alert.wait_for()
+    alert.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(OUT / "create-refused.png"))
+    assert (OUT / "usage.png").stat().st_size > 10_000
+
+
+def test_render_share_screenshot(browser_pages, alice, bob, team_a):
+    """The public page of a share link, as a visitor with no account sees it."""
+    from vidu_web.studio.models import GenerationTask
+    from vidu_web.studio.shares import ShareLink
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    _gallery(team_a, [alice, bob])
+    task = GenerationTask.objects.get(prompt__text=PROMPTS[1])
+    GenerationTask.objects.filter(pk=task.pk).update(resolution="720p")  # as its frame size (1280×720) says
+    link = ShareLink.make(task, alice, show_prompt=True, show_settings=True)
+    visitor = browser_pages()
+    visitor.goto(f"/share/{link.token}/")
+    visitor.wait_for_load_state("networkidle")
+    visitor.wait_for_function("document.querySelector('#player').readyState >= 1")  # no loading ring
+    visitor.screenshot(path=str(OUT / "share.png"), full_page=True)
