@@ -216,6 +216,11 @@ def test_render_team_screenshots(browser_pages, vidu_settings, alice, bob, charl
         page.wait_for_load_state("networkidle")
         page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
 
+    phone = browser_pages(alice, width=390, height=844)
+    phone.goto("/team/usage/")
+    phone.wait_for_load_state("networkidle")
+    phone.screenshot(path=str(OUT / "mobile-usage.png"))
+
     newcomer = browser_pages()
     newcomer.goto(link.get_absolute_url())
     newcomer.wait_for_load_state("networkidle")
@@ -230,9 +235,13 @@ def test_render_team_screenshots(browser_pages, vidu_settings, alice, bob, charl
     page.get_by_role("button", name="Generate").click()
     alert = page.locator("#create-form .alert-error")
     alert.wait_for()
-    alert.scroll_into_view_if_needed()
+    page.evaluate("window.scrollTo(0, 0)")
     page.wait_for_timeout(300)
-    page.screenshot(path=str(OUT / "create-refused.png"))
+    # the heading and the form alone: its reason at the top, the estimate beside Generate at the
+    # bottom (clipped from the whole page, so the sticky top bar doesn't land on the form)
+    box = page.locator("#create-form").bounding_box()
+    page.screenshot(path=str(OUT / "create-refused.png"), full_page=True,
+                    clip={"x": 0, "y": box["y"] - 70, "width": box["x"] + box["width"] + 20, "height": box["height"] + 90})
     assert (OUT / "usage.png").stat().st_size > 10_000
 
 
@@ -249,5 +258,13 @@ def test_render_share_screenshot(browser_pages, alice, bob, team_a):
     visitor = browser_pages()
     visitor.goto(f"/share/{link.token}/")
     visitor.wait_for_load_state("networkidle")
-    visitor.wait_for_function("document.querySelector('#player').readyState >= 1")  # no loading ring
+    # A frame decoded and the player at rest: else Chromium draws its loading ring over the poster
+    visitor.evaluate("""async () => {
+      const player = document.querySelector('#player');
+      player.muted = true;
+      await player.play();
+      player.pause();
+      player.currentTime = 0;
+      await new Promise(done => player.readyState >= 2 && !player.seeking ? done() : player.addEventListener('seeked', done, {once: true}));
+    }""")
     visitor.screenshot(path=str(OUT / "share.png"), full_page=True)
