@@ -22,6 +22,7 @@ urlpatterns = [
     # The library (library_views.py): projects, review and comments.
     path("projects/", library_views.projects, name="projects"),
     path("projects/<uuid:project_uuid>/", library_views.project, name="project"),
+    path("projects/<uuid:project_uuid>/download/", download_views.project_download, name="project-download"),
     path("gallery/project/", library_views.gallery_project, name="gallery-project"),
     path("videos/<uuid:task_uuid>/project/", library_views.video_project, name="video-project"),
     path("videos/<uuid:task_uuid>/review/", library_views.video_review, name="video-review"),
