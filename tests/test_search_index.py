@@ -48,7 +48,8 @@ def test_the_gallery_search_uses_the_index_on_postgres(alice, team_a):
     fox = make_task(team_a, alice, prompt="A red fox")
     rows = queries.gallery(alice, team_a, queries.GalleryFilters(q="FOX red"))
     sql, params = rows.query.sql_with_params()
-    assert sql.count("VIDU_FOLD") == 4 and "LIKE" in sql
+    # Two words, each folded against three sources (prompt, project name, comment), word and text.
+    assert sql.count("VIDU_FOLD") == 12 and "LIKE" in sql
     assert [row["uuid"] for row in rows] == [fox.uuid]
 
 

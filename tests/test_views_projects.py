@@ -6,7 +6,7 @@ import re
 import pytest
 
 from tests.studio_helpers import csrf_post, make_task
-from vidu_web.studio.models import GenerationTask, Project, State
+from vidu_web.studio.models import GenerationTask, Project, ShareLink, State
 from vidu_web.teams.models import Membership
 
 
@@ -116,10 +116,12 @@ def test_a_project_page_runs_a_fixed_number_of_queries(alice_client, alice, bob,
                                                        django_assert_num_queries):
     for _ in range(30):
         make_task(team_a, bob, project=trailer)
+    for _ in range(3):
+        ShareLink.make_for_project(trailer, bob)
     alice_client.get(f"/projects/{trailer.uuid}/")
     # session, user, current membership, the header's team list, the project, its videos, who worked
-    # on it, the user's role in its team
-    with django_assert_num_queries(8):
+    # on it, the user's role in its team, its live share links (with their makers)
+    with django_assert_num_queries(9):
         html = alice_client.get(f"/projects/{trailer.uuid}/").content.decode()
     assert len(tile_ids(html)) == 24 and 'hx-trigger="revealed"' in html
 

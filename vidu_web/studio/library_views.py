@@ -72,6 +72,7 @@ def project(request, project_uuid):
     filters = queries.GalleryFilters(project=str(project.uuid))
     items, has_next = queries.page_of(queries.gallery(request.user, project.team, filters), 1, views.GALLERY_PER_PAGE)
     people = queries.project_people(request.user, project)
+    membership = membership_in(request.user, project.team_id)
     context = {
         "project": project,
         "items": items,
@@ -79,7 +80,9 @@ def project(request, project_uuid):
         "next_query": urlencode({"project": project.uuid, "after": queries.cursor_of(items[-1]) if items else ""}),
         "people": people,
         "spent": sum(p["credits"] or 0 for p in people),
-        "can_create": membership_in(request.user, project.team_id).can_create,
+        "can_create": membership.can_create,
+        # Revokes any of the project's links: its creator, a team owner or admin (ShareLink.may_revoke).
+        "may_manage": project.creator_id == request.user.id or bool(membership and membership.is_admin),
         "in_current_team": project.team_id == request.team.id,
     }
     return render(request, "studio/project.html", context)

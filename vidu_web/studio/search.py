@@ -20,7 +20,7 @@ import json
 import unicodedata
 
 from django.db import connection
-from django.db.models import Func, Q, TextField, Value
+from django.db.models import Exists, Func, OuterRef, Q, TextField, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import StrIndex
 from django.db.models.lookups import Contains, GreaterThan
@@ -66,9 +66,9 @@ def matching(queryset, query: str):
     """``queryset`` (of tasks) narrowed to those whose searchable text holds every word of
     ``query``, case and accents aside; a word is matched as typed (% and _ are no wildcards).
 
-    Where each word may be found is ``_word_sources``: the prompt today. Project names and
-    comments (issue 10, items 1-2) join there, each as one more alternative per word, so that
-    "fox approved" can find a fox whose comment says "approved"."""
+    Where each word may be found is ``_word_sources``: the prompt, the project's name and the
+    comments, each one more alternative per word, so that "fox approved" finds a fox whose
+    comment says "approved"."""
     found = words(query)
     if connection.vendor == "sqlite":
         return _matching_sqlite(queryset, found)
@@ -76,9 +76,12 @@ def matching(queryset, query: str):
 
 
 def _word_sources(word: str) -> Q:
-    """Where ``word`` may appear for a task to match: OR one Q per source here (project name,
-    comments) when they exist."""
-    return _contains("prompt__text", word)
+    """Where ``word`` may appear for a task to match: its prompt, its project's name or one of
+    its comments (an EXISTS, so that a task with many comments is still one row)."""
+    from .library import Comment
+
+    in_comment = Comment.objects.filter(Q(task=OuterRef("pk")) & _contains("body", word))
+    return _contains("prompt__text", word) | _contains("project__name", word) | Q(Exists(in_comment))
 
 
 def _contains(field: str, word: str):
@@ -104,15 +107,28 @@ def _matching_sqlite(queryset, found):
     """SQLite's planner can't weigh an FTS5 match against the gallery's ordered index, so we
     ask the FTS table first (one short query) and choose. When project names and comments join
     ``_word_sources``, their text goes into the FTS table too (one row per task's searchable
-    text), or this narrowing would drop tasks matched only through them."""
+    text), or this narrowing would drop tasks matched only through them.
+
+    The FTS table holds prompts only; a task whose words come partly from its project's name or
+    its comments is found as a candidate through those (small tables, scanned: a team has far
+    fewer projects and comments than videos), and every word is then tested exactly."""
+    from .library import Comment, Project
+
     long_words = [word for word in found if len(fold(word)) >= TRIGRAM]
     if long_words:
         ids = _fts_ids(long_words, FEW + 1)
         if len(ids) <= FEW:
-            # A trigram phrase over folded text is a substring test: the index decided these words.
-            rest = [_word_sources(word) for word in found if word not in long_words]
             ids_sql = RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])  # one parameter, never empty
-            return queryset.filter(Q(prompt_id__in=ids_sql), *rest)
+            any_word = Q()
+            for word in long_words:
+                any_word |= _contains("name", word)
+            in_projects = Project.objects.filter(any_word).values("pk")
+            any_word = Q()
+            for word in long_words:
+                any_word |= _contains("body", word)
+            commented = Comment.objects.filter(any_word).values("task_id")
+            candidates = Q(prompt_id__in=ids_sql) | Q(project_id__in=in_projects) | Q(pk__in=commented)
+            return queryset.filter(candidates, *[_word_sources(word) for word in found])
     return queryset.filter(*[_word_sources(word) for word in found])
 
 

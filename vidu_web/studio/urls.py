@@ -22,6 +22,7 @@ urlpatterns = [
     # The library (library_views.py): projects, review and comments.
     path("projects/", library_views.projects, name="projects"),
     path("projects/<uuid:project_uuid>/", library_views.project, name="project"),
+    path("projects/<uuid:project_uuid>/download/", download_views.project_download, name="project-download"),
     path("gallery/project/", library_views.gallery_project, name="gallery-project"),
     path("videos/<uuid:task_uuid>/project/", library_views.video_project, name="video-project"),
     path("videos/<uuid:task_uuid>/review/", library_views.video_review, name="video-review"),
@@ -29,10 +30,15 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/extend/", views.video_extend, name="video-extend"),
     path("videos/<uuid:task_uuid>/upscale/", views.video_upscale, name="video-upscale"),
     path("videos/<uuid:task_uuid>/share/", share_views.video_share, name="video-share"),
+    path("projects/<uuid:project_uuid>/share/", share_views.project_share, name="project-share"),
+    path("projects/<uuid:project_uuid>/share/<int:link_id>/revoke/", share_views.project_share_revoke,
+         name="project-share-revoke"),
     path("videos/<uuid:task_uuid>/share/<int:link_id>/revoke/", share_views.share_revoke, name="share-revoke"),
     path("media/<path:name>", media.media, name="media"),
     # Public share links: no sign-in (the views are login_not_required); the token is the check.
     path("share/<str:token>/", share_views.shared, name="shared"),
+    re_path(r"^share/(?P<token>[^/]+)/(?P<task_uuid>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/(?P<kind>video|poster)$",
+            share_views.shared_project_media, name="shared-project-media"),
     re_path(r"^share/(?P<token>[^/]+)/(?P<kind>video|poster)$", share_views.shared_media, name="shared-media"),
     # For load balancers: no sign-in, no HTTPS redirect (settings.SECURE_REDIRECT_EXEMPT).
     path("healthz", health.healthz, name="healthz"),
