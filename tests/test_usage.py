@@ -3,6 +3,7 @@
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -127,3 +128,28 @@ def test_signed_out_visitors_are_sent_to_sign_in(client):
     for url in ("/team/usage/", "/team/usage.csv", "/team/audit/"):
         response = client.get(url)
         assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_days_bar_is_as_high_as_its_tasks_failed_ones_included():
+    from datetime import date
+
+    from vidu_web.teams.usage import Series, stacked_bars
+
+    days = [date(2026, 11, 1)]
+    svg = stacked_bars([Series("not failed", [2], "#111"), Series("failed", [2], "#222")], days, "t", "tasks")
+    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([0-9.]+)"', svg)]
+    tops = re.findall(r'class="tick">(\d+)</text>', svg)
+    assert tops[:3] == ["0", "2", "4"]  # an even top: the middle label is where its line is
+    assert abs(sum(heights) - max(heights) * 2) < 0.2  # two equal halves, together the full plot height
+
+
+def test_tasks_and_failures_stack_to_the_days_count(alice, team_a):
+    from tests.studio_helpers import make_task
+    from vidu_web.studio.models import State
+    from vidu_web.teams import usage
+
+    for state in (State.SUCCEEDED, State.SUCCEEDED, State.FAILED, State.FAILED):
+        make_task(team_a, alice, state=state)
+    series, made, failed = usage.tasks_and_failures(team_a, usage.month_of())
+    assert (made, failed) == (4, 2)
+    assert sum(sum(s.values) for s in series) == 4

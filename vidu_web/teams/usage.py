@@ -109,7 +109,9 @@ def tasks_and_failures(team, month: Month) -> tuple[list[Series], int, int]:
     for row in rows:
         if row["day"] in index:
             made[index[row["day"]]], failed[index[row["day"]]] = row["made"], row["failed"]
-    return [Series("tasks", made, PALETTE[0]), Series("failed", failed, PALETTE[3])], sum(made), sum(failed)
+    # Stacked, so each bar is as high as the day's tasks: the failed ones on top of the rest.
+    rest = [m - f for m, f in zip(made, failed, strict=True)]
+    return [Series("not failed", rest, PALETTE[0]), Series("failed", failed, PALETTE[3])], sum(made), sum(failed)
 
 
 # --- SVG ---------------------------------------------------------------------------------------
@@ -127,6 +129,7 @@ def stacked_bars(series: list[Series], days: list[date], title: str, unit: str) 
     """A stacked bar chart, one bar per day, as an accessible inline SVG."""
     totals = [sum(s.values[n] for s in series) for n in range(len(days))]
     top = _nice_max(max(totals, default=0))
+    top += top % 2  # even, so the middle line's label is a whole number and sits where it says
     plot_w, plot_h = W - PAD_L - 8, H - PAD_B - PAD_T
     slot = plot_w / max(len(days), 1)
     bar = max(slot * 0.7, 1)
