@@ -114,11 +114,21 @@ def test_signed_out_visitors_and_gets_are_refused(client, alice_client, alice, t
     assert no_token.post("/gallery/download/", {"tasks": [str(task.uuid)]}).status_code == 403
 
 
-def test_the_gallery_offers_the_selection(alice_client, alice, team_a):
+@pytest.mark.parametrize("who", ["alice", "viewer"])
+def test_the_gallery_offers_the_selection(who, alice_client, alice, bob, bob_client, team_a):
+    # One checkbox per tile, in the form "selection": "Download selected" posts it to the ZIP view
+    # (for everyone, viewers too), "Move" to a project (members and up).
+    from vidu_web.teams.models import Membership
+
     task = make_task(team_a, alice)
-    html = alice_client.get("/gallery/").content.decode()
-    assert '<form id="download-form" method="post" action="/gallery/download/">' in html
-    assert f'<input type="checkbox" name="tasks" value="{task.uuid}" form="download-form">' in html
+    client = alice_client
+    if who == "viewer":
+        Membership.objects.filter(user=bob).update(role=Membership.Role.VIEWER)
+        client = bob_client
+    html = client.get("/gallery/").content.decode()
+    assert 'form="selection" formaction="/gallery/download/"' in html
+    assert html.count(f'value="{task.uuid}" form="selection"') == 1
+    assert ('Move selected to' in html) == (who == "alice")
 
 
 def _peak_while_streaming(client, tasks):

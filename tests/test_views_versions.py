@@ -175,8 +175,8 @@ def test_the_video_page_queries_are_pinned(alice_client, source, django_assert_n
     alice_client.get(f"/videos/{source.uuid}/")
     # session, user, the task, its membership, its creation, favourite, the family, the creations for
     # the length (comments' time codes), the header's and the switcher's teams, inputs, comments,
-    # projects; the versions panel adds none: it reads the creation already fetched
-    with django_assert_num_queries(13):
+    # projects, live share links; the versions panel adds none: it reads the creation already fetched
+    with django_assert_num_queries(14):
         alice_client.get(f"/videos/{source.uuid}/")
 
 
