@@ -4,6 +4,7 @@ image checks shown when a file is picked (issue 8, item 1), and the remix seed (
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.cluster import wait_for
 from tests.studio_helpers import make_task, png
@@ -41,14 +42,14 @@ def test_an_image_left_behind_by_text_mode_never_blocks_generate(browser_pages, 
     assert page.locator(".alert-success").inner_text().count("left out") == 0  # nothing was sent
     assert [t.mode for t in GenerationTask.objects.all()] == ["text2video", "text2video"]
     assert not any(t.images.exists() for t in GenerationTask.objects.all())
-    # the image stays on screen, set aside, with its remove button
-    assert page.locator("#images-aside").is_visible()
-    assert "set aside and won't be sent" in page.locator("#images-aside").inner_text()
-    assert page.locator("#previews").get_by_role("button", name="Remove image 1").is_visible()
+    # the image stays on screen, set aside, with its remove button (once the answer's swap settles)
+    expect(page.locator("#images-aside")).to_be_visible()
+    expect(page.locator("#images-aside")).to_contain_text("set aside and won't be sent")
+    expect(page.locator("#previews").get_by_role("button", name="Remove image 1")).to_be_visible()
     # and back to an image mode: the image is used again
     choose_mode(page, "Image to video", "viduq2-pro")
     assert page.locator("#id_images").evaluate("i => i.files.length") == 1
-    assert page.locator("#images-aside").is_hidden()
+    expect(page.locator("#images-aside")).to_be_hidden()
 
 
 def test_previews_keep_each_shape_and_can_be_removed_and_swapped(browser_pages, alice, tmp_path):
