@@ -70,6 +70,17 @@ def test_make_serve_and_worker_refuse_to_start_without_the_secret_key(target, tm
     assert not (tmp_path / "static").exists()
 
 
+def test_commands_that_only_read_the_code_need_no_key_and_others_still_refuse():
+    env = production_env(DJANGO_SECRET_KEY=None)
+    checked = subprocess.run([sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"], cwd=ROOT,
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stderr
+    assert "No changes detected" in checked.stdout
+    refused = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                             timeout=60)
+    assert refused.returncode != 0 and "DJANGO_SECRET_KEY must be set" in refused.stderr
+
+
 def test_gunicorn_alone_refuses_to_start_without_the_secret_key():
     """What the systemd unit runs (no make): the app is preloaded, so the master stops at once."""
     result = subprocess.run([str(ROOT / ".venv/bin/gunicorn") if (ROOT / ".venv/bin/gunicorn").exists() else "gunicorn",

@@ -84,6 +84,12 @@ def database_from_url(url):
 
 DEBUG = envbool("DJANGO_DEBUG", False)
 SECRET_KEY = envstr("DJANGO_SECRET_KEY")
+# Commands that only read the code (no request, no session, nothing signed) need no key, so a
+# check such as `manage.py makemigrations --check` runs anywhere; everything else refuses below.
+CODE_ONLY_COMMANDS = ("makemigrations", "showmigrations", "sqlmigrate")
+if not SECRET_KEY and not DEBUG and sys.argv[0].endswith("manage.py") and sys.argv[1:2] and \
+        sys.argv[1] in CODE_ONLY_COMMANDS:
+    SECRET_KEY = "unused: code-only commands sign nothing"
 if not SECRET_KEY and not (DEBUG or TESTING):
     # In production every host must sign with the same key: a key file made per host would
     # sign a session out as soon as a request lands on another host.
