@@ -73,11 +73,16 @@ def project_share(request, project_uuid):
 def project_share_revoke(request, project_uuid, link_id):
     project = _get_project_for_user(request, project_uuid)
     link = get_object_or_404(project.share_links.select_related("project"), pk=link_id)
-    if not link.may_revoke(request.user, membership_in(request.user, project.team_id)):
-        raise PermissionDenied("Only whoever made the link, the project's creator or a team admin can revoke it.")
+    _revoke(request, link, project.team_id, "the project's creator")
+    return redirect(_project_page(project))
+
+
+def _revoke(request, link, team_id, owner):
+    """Revoke ``link`` if the user may (its maker, ``owner`` or a team admin), else 403."""
+    if not link.may_revoke(request.user, membership_in(request.user, team_id)):
+        raise PermissionDenied(f"Only whoever made the link, {owner} or a team admin can revoke it.")
     if link.revoke(request.user):
         messages.success(request, "Link revoked: it opens nothing any more.")
-    return redirect(_project_page(project))
 
 
 def _checked(request, name):
@@ -88,10 +93,7 @@ def _checked(request, name):
 def share_revoke(request, task_uuid, link_id):
     task = _get_task_for_user(request, task_uuid)
     link = get_object_or_404(task.share_links.select_related("task"), pk=link_id)
-    if not link.may_revoke(request.user, membership_in(request.user, task.team_id)):
-        raise PermissionDenied("Only whoever made the link, the video's creator or a team admin can revoke it.")
-    if link.revoke(request.user):
-        messages.success(request, "Link revoked: it opens nothing any more.")
+    _revoke(request, link, task.team_id, "the video's creator")
     return redirect(_video_page(task))
 
 
