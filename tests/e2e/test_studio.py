@@ -44,9 +44,11 @@ def submit_and_follow(page, fill):
     seen = set()
     deadline = time.monotonic() + 60
     while task_card.get_attribute("data-state") != "succeeded":
-        bar = task_card.locator('[role="progressbar"]')
-        if bar.count():
-            seen.add(bar.get_attribute("aria-valuenow"))
+        # Read in one step in the page: the card may be swapped (its bar gone) between two calls.
+        now = page.evaluate("id => { const b = document.querySelector(`[data-task-id='${id}'] [role=progressbar]`);"
+                            " return b && b.getAttribute('aria-valuenow'); }", str(new.uuid))
+        if now is not None:
+            seen.add(now)
         assert time.monotonic() < deadline, f"still {task_card.get_attribute('data-state')}: {new.uuid}"
         assert task_card.get_attribute("data-state") not in ("failed", "cancelled")
         time.sleep(0.2)
