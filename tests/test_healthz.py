@@ -69,6 +69,29 @@ def test_a_missing_media_directory_fails_the_storage_check(healthy, tmp_path, ca
     assert "healthz: the storage check failed" in caplog.text
 
 
+def test_a_503_is_logged_once_as_the_views_warning_not_as_djangos_error(healthy, caplog):
+    """A load balancer polls /healthz every few seconds: a failing check is one WARNING naming it,
+    not also Django's "Service Unavailable" ERROR per poll."""
+    SweepSlot.objects.all().delete()
+    with caplog.at_level("INFO"):
+        assert get()[0].status_code == 503
+    assert [(r.name, r.levelname) for r in caplog.records if r.levelno >= 30] == [
+        ("vidu_web.studio.health", "WARNING")]
+
+
+def test_another_5xx_still_reaches_djangos_error_log(caplog):
+    import logging
+
+    from django.http import HttpRequest
+
+    request = HttpRequest()
+    request.path = "/gallery/"
+    with caplog.at_level("INFO"):
+        logging.getLogger("django.request").error("Service Unavailable: %s", request.path,
+                                                  extra={"status_code": 503, "request": request})
+    assert [r.levelname for r in caplog.records if r.name == "django.request"] == ["ERROR"]
+
+
 def test_a_bucket_that_does_not_exist_fails_the_storage_check(healthy, s3_media, s3_server):  # noqa: F811 (fixtures)
     assert get()[0].status_code == 200  # the bucket the fixture made
     s3_server.client().delete_bucket(Bucket=s3_media)

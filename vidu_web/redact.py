@@ -63,6 +63,17 @@ class QuietRequests(logging.Filter):
         return not path.startswith(self.QUIET)
 
 
+class HealthAnswered(logging.Filter):
+    """Drops Django's "Service Unavailable: /healthz" ERROR line: a 503 from /healthz is the
+    answer working as meant (a load balancer polls it every few seconds), and the view has
+    already logged one WARNING naming the failing check and why. Every other 5xx stays."""
+
+    def filter(self, record):
+        request = getattr(record, "request", None)
+        return not (getattr(record, "status_code", None) == 503
+                    and getattr(request, "path", "") == "/healthz")
+
+
 class QuietQueue(logging.Filter):
     """Drops django-q2's line per job (each enqueue, each body run and done) below WARNING; its
     cluster lines (starting, ready, stopping, has stopped: which name the host) stay."""

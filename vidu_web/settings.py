@@ -528,6 +528,7 @@ LOGGING = {
         "redact": {"()": "vidu_web.redact.RedactFilter"},
         "quiet_requests": {"()": "vidu_web.redact.QuietRequests"},
         "quiet_queue": {"()": "vidu_web.redact.QuietQueue"},
+        "health_answered": {"()": "vidu_web.redact.HealthAnswered"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
@@ -549,6 +550,8 @@ LOGGING = {
         # Django's own "django" handlers (console with DEBUG, mail_admins) go: records reach the
         # root's console once, redacted, instead of twice.
         "django": {"level": "INFO"},
+        # A 503 from /healthz is logged once by the view, as a WARNING naming the check.
+        "django.request": {"level": "INFO", "filters": ["health_answered"]},
         # runserver's access log (Django gives it its own handler; this one filters).
         "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # django-q2 logs each enqueue and each task body at INFO: those go; its cluster lines,
