@@ -58,6 +58,28 @@ def test_a_task_archived_to_s3_is_served_by_a_presigned_redirect(pipeline, sandb
 
 @pytest.mark.slow
 @pytest.mark.django_db
+def test_on_s3_pages_link_to_the_media_view_never_to_the_bucket(s3_server, s3_media, team_a, alice, alice_client):  # noqa: F811
+    """A page's links go through the access check and outlive S3_URL_SECONDS; ``?download=1`` works.
+
+    (Presigned links in the page skipped the check, went stale on a page left open, and had
+    ``?download=1`` appended inside their signature, which a real bucket refuses.)"""
+    task = make_task(team_a, alice)
+    creation = task.creations.get()
+    assert creation.video.name in objects(s3_server, s3_media)
+    for path in (f"/videos/{task.uuid}/", "/gallery/", "/tasks/"):
+        page = alice_client.get(path).content.decode()
+        assert SIGNED not in page and s3_server.url not in page, path
+        assert f"/media/{creation.video.name}" in page and f"/media/{creation.cover.name}" in page, path
+    assert f'href="/media/{creation.video.name}?download=1"' in alice_client.get(f"/videos/{task.uuid}/").content.decode()
+
+    download = alice_client.get(f"/media/{creation.video.name}?download=1")
+    assert download.status_code == 302 and SIGNED in download["Location"]
+    fetched = requests.get(download["Location"], timeout=10)
+    assert fetched.content == VIDEO_BYTES and fetched.headers["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
 def test_an_unreachable_bucket_never_lets_a_task_succeed(pipeline, sandbox, s3_media, team_a, alice, settings,  # noqa: F811
                                                          monkeypatch, caplog):
     from vidu_web.settings import s3_storage

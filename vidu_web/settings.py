@@ -297,7 +297,7 @@ def s3_storage(bucket, endpoint_url="", region="", access_key="", secret_key="",
     from botocore.config import Config
 
     return {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "vidu_web.studio.storage.MediaS3Storage",  # page links go through /media/ (storage.py)
         "OPTIONS": {
             "bucket_name": bucket,
             "endpoint_url": endpoint_url or None,

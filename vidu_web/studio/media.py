@@ -98,7 +98,7 @@ def send(request, name, attachment=None, cache="private, max-age=3600"):
 def _presigned_redirect(name, attachment):
     """Send the client to the bucket with a link that works for S3_URL_SECONDS (never logged)."""
     parameters = {"ResponseContentDisposition": attachment} if attachment else None
-    response = HttpResponseRedirect(default_storage.url(name, parameters=parameters))
+    response = HttpResponseRedirect(default_storage.signed_url(name, parameters=parameters))
     # Not cached: a cached redirect would outlive its link's signature.
     response["Cache-Control"] = "private, no-store"
     return response
