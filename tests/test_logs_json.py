@@ -13,13 +13,16 @@ from vidu_web.logs import worker_name
 
 SIGNED = "https://prod-ss-vidu.s3.amazonaws.com/infer/v.mp4?X-Amz-Signature=5d33293d94f4abbddd1c42ec&X-Amz-Expires=86400"
 HOOK_SECRET = "Xq3_vErY-s3cret-callback-0123456789"
-# /healthz logs a WARNING per failing check inside the request, and Django logs the 503 itself
-# after the middleware chain; then a line outside any request.
+# /healthz logs a WARNING per failing check inside the request (its 503 is not logged again); a
+# POST to it is refused and Django logs that 405 itself, after the middleware chain; then a line
+# outside any request.
 PROBE = f"""
 import django, json, logging, uuid; django.setup()
 from django.test import Client
 r = Client().get("/healthz", HTTP_HOST="127.0.0.1", HTTP_X_REQUEST_ID="nginx-made-0123456789")
-print(json.dumps({{"status": r.status_code, "id": r["X-Request-ID"]}}))
+refused = Client().post("/healthz", HTTP_HOST="127.0.0.1")
+print(json.dumps({{"status": r.status_code, "id": r["X-Request-ID"], "refused": refused.status_code,
+                  "refused_id": refused["X-Request-ID"]}}))
 logging.getLogger("vidu_web.studio.archive").warning("copying %s for /hooks/vidu/%s/{HOOK_SECRET}/", "{SIGNED}", uuid.uuid4())
 """
 
@@ -36,9 +39,13 @@ def run_probe(**env):
 def test_every_line_of_a_request_carries_its_id_and_the_host():
     answer, lines = run_probe()
     assert answer["status"] == 503
-    during = [line for line in lines if line["logger"] in ("vidu_web.studio.health", "django.request")]
-    assert {line["logger"] for line in during} == {"vidu_web.studio.health", "django.request"}
-    assert all(line["request_id"] == answer["id"] for line in during), during
+    during = [line for line in lines if line["logger"] == "vidu_web.studio.health"]
+    assert during and all(line["request_id"] == answer["id"] for line in during), during
+    assert answer["refused"] == 405
+    after = [line for line in lines if line["logger"] == "django.request"]  # logged after the middleware
+    assert [(line["message"], line["request_id"]) for line in after] == [
+        ("Method Not Allowed (POST): /healthz", answer["refused_id"])]
+    assert answer["refused_id"] != answer["id"]
     assert answer["id"] != "nginx-made-0123456789"  # not behind a proxy: a client's id is not taken
     host = socket.gethostname()
     assert all(line["worker"] == f"web@{host}" and line["host"] == host and line["pid"] for line in lines)
