@@ -37,8 +37,11 @@ worker: $(VENV)/.installed
 test-setup:
 	@TEST_DATABASE_URL='$(TEST_DATABASE_URL)' PYTHON='$(PYTHON)' bin/test-setup
 
+# Two pytest processes (pytest-xdist), a test file each at a time, so a file's module fixtures
+# (a devrun, a sandbox) start once; PYTEST_WORKERS=0 runs them all in this one process.
+PYTEST_WORKERS ?= 2
 test: test-setup $(VENV)/.installed
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
