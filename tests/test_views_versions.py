@@ -155,10 +155,14 @@ def test_an_end_frame_one_cant_see_is_refused_as_if_absent(bob_client, alice, ch
 
 def test_an_unfinished_gallery_video_is_refused_beside_the_picker(alice_client, alice, team_a, source):
     running = make_task(team_a, alice, state=State.PROCESSING)
-    response = post(alice_client, f"/videos/{source.uuid}/extend/",
-                    {"duration": "3", "resolution": "720p", "end_frame_video": str(running.uuid)},
-                    f"/videos/{source.uuid}/")
-    assert response.status_code == 400 and "isn&#x27;t finished yet" in end_frame_error(response)
+    # Being saved again (an admin's re-archive): its poster is on disk, but it isn't finished.
+    resaving = make_task(team_a, alice)
+    GenerationTask.objects.filter(pk=resaving.pk).update(state=State.ARCHIVING)
+    for task in (running, resaving):
+        response = post(alice_client, f"/videos/{source.uuid}/extend/",
+                        {"duration": "3", "resolution": "720p", "end_frame_video": str(task.uuid)},
+                        f"/videos/{source.uuid}/")
+        assert response.status_code == 400 and "isn&#x27;t finished yet" in end_frame_error(response)
     assert not GenerationTask.objects.filter(mode="extend").exists()
 
 
