@@ -351,13 +351,16 @@ def test_the_video_page_shows_the_prompt_vidu_used(alice_client, team_a, alice):
 
 
 junk = st.text(max_size=30) | st.sampled_from(["", "0", "1", "7", "8", "-1", "99999999999999999999", "720p", "2K",
-                                                 "8K", "viduq2-pro", "viduq1", "\x00"])
+                                                 "8K", "viduq2-pro", "viduq1", "\x00",
+                                                 "00000000-0000-0000-0000-000000000000"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(action=st.sampled_from(["extend", "upscale"]),
-       data=st.dictionaries(st.sampled_from(["duration", "resolution", "prompt", "model", "upscale_resolution"]),
+       data=st.dictionaries(st.sampled_from(["duration", "resolution", "prompt", "model", "upscale_resolution",
+                                             "end_frame_video"]),
                             junk | st.lists(junk, max_size=3), max_size=5))
 def test_no_input_to_extend_or_upscale_gives_a_500(alice_client, source, action, data):
     response = post(alice_client, f"/videos/{source.uuid}/{action}/", data, f"/videos/{source.uuid}/")
     assert response.status_code in (302, 400), response.status_code
+    assert alice_client.get(f"/videos/{source.uuid}/{action}/estimate/", data).status_code == 200
