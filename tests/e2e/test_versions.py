@@ -118,3 +118,13 @@ def test_keyframes_preview_at_their_shape_and_reorder(browser_pages, alice, team
     assert task.params["key_prompts"] == ["it stands up", "it widens"]
     assert task.params["key_durations"] == [6, 5]
     assert [(i.width, i.height) for i in task.images.all()] == [(300, 300), (200, 400), (400, 200)]
+
+    # Its remix keeps the key images with their prompts and seconds; "Up" moves a kept image too.
+    page.goto(f"/create/?remix={task.uuid}")
+    assert page.locator("#key-prompt-1").input_value() == "it stands up"
+    page.get_by_role("button", name="Move key 2 up").click()
+    assert page.locator("#key-prompt-1").input_value() == "it widens"
+    page.get_by_role("button", name="Generate").click()
+    remix = wait_for(lambda: GenerationTask.objects.filter(source=task).first(), 10, message="the remix")
+    assert remix.params["key_prompts"] == ["it widens", "it stands up"] and remix.params["key_durations"] == [5, 6]
+    assert [(i.width, i.height) for i in remix.images.all()] == [(300, 300), (400, 200), (200, 400)]
