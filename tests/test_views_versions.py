@@ -166,17 +166,15 @@ def test_an_unfinished_gallery_video_is_refused_beside_the_picker(alice_client, 
     assert not GenerationTask.objects.filter(mode="extend").exists()
 
 
-@pytest.mark.parametrize(("cover", "words"), [(png(64, 64, fmt="JPEG"), "128"), (b"not an image", "image"),
-                                             (b"", "missing, empty")])
-def test_a_poster_that_fails_the_image_checks_is_refused_beside_the_picker(alice_client, alice, team_a, source,
-                                                                          cover, words):
+def test_a_poster_that_fails_the_image_checks_is_refused_beside_the_picker(alice_client, alice, team_a, source):
     other = make_task(team_a, alice)
     creation = other.creations.get()
-    creation.cover.save("bad.jpg", ContentFile(cover), save=True)
-    response = post(alice_client, f"/videos/{source.uuid}/extend/",
-                    {"duration": "3", "resolution": "720p", "end_frame_video": str(other.uuid)},
-                    f"/videos/{source.uuid}/")
-    assert response.status_code == 400 and words in end_frame_error(response)
+    for cover, words in ((png(64, 64, fmt="JPEG"), "128"), (b"not an image", "image"), (b"", "missing, empty")):
+        creation.cover.save("bad.jpg", ContentFile(cover), save=True)
+        response = post(alice_client, f"/videos/{source.uuid}/extend/",
+                        {"duration": "3", "resolution": "720p", "end_frame_video": str(other.uuid)},
+                        f"/videos/{source.uuid}/")
+        assert response.status_code == 400 and words in end_frame_error(response), words
     assert not GenerationTask.objects.filter(mode="extend").exists()
 
 
