@@ -167,6 +167,13 @@ def test_a_bad_keyframes_remix_keeps_its_rows_and_makes_nothing(alice_client, ma
     assert GenerationTask.objects.count() == 1
 
 
+def test_update_options_keeps_the_keys_rows(alice_client, made):
+    html = csrf_post(alice_client, "/create/", remix_of(made, key_prompts=["one", "two", "three"],
+                                                        _refresh="1")).content.decode()
+    assert 'name="key_prompts" maxlength="2000" value="three"' in html and 'name="key_kept" value="3"' in html
+    assert GenerationTask.objects.count() == 1
+
+
 def test_another_teams_keyframes_are_not_remixed(charlie_client, made):
     assert charlie_client.get(f"/create/?remix={made.uuid}").status_code == 404
     response = csrf_post(charlie_client, "/create/", remix_of(made))

@@ -122,7 +122,9 @@ def create(request):
     except ValueError:
         project, project_error = None, "That project isn't one of this team's: pick another, or none."
     if request.method == "POST" and "_refresh" in request.POST:
-        form = CreateForm(initial=request.POST.dict(), kept_images=kept)
+        # "Update options" without the page script: what was typed stays, keys' rows included.
+        repeated = {name: request.POST.getlist(name) for name in ("key_prompts", "key_durations")}
+        form = CreateForm(initial={**request.POST.dict(), **repeated}, kept_images=kept)
     elif request.method == "POST":
         form = CreateForm(request.POST, request.FILES, kept_images=kept)
         refusal = getattr(request, "upload_refusal", "")  # set by uploads.CappedUploadHandler
