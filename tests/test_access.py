@@ -32,6 +32,8 @@ def get_urls(task, video):
         f"/videos/{video.uuid}/",
         f"/videos/{task.uuid}/",
         f"/create/?remix={video.uuid}",
+        f"/videos/{video.uuid}/extend/estimate/",
+        f"/videos/{video.uuid}/upscale/estimate/",
         creation.video.url,
         creation.cover.url,
         creation.video.url + "?download=1",

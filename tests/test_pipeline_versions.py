@@ -4,6 +4,8 @@ Each action goes through its view (a CSRF-enforcing client), so the new task is 
 cluster, followed, archived into our storage and linked to its source, as a creator would see it.
 """
 
+import json
+
 import pytest
 from cluster import running_cluster, wait_for
 from django.core.files.storage import default_storage
@@ -11,6 +13,7 @@ from pipeline_helpers import text_task
 
 from tests.studio_helpers import csrf_post, png, upload
 from vidu_web.studio.models import FINAL_STATES, Creation, GenerationTask, State
+from vidu_web.vidu import images
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.cluster]
 
@@ -34,21 +37,46 @@ def newest():
     return GenerationTask.objects.order_by("-id").first()
 
 
-def test_extend_from_the_video_page_makes_an_archived_linked_version(cluster_settings, sandbox, team_a, alice,
-                                                                      alice_client):
+def capture_creates(sandbox, monkeypatch) -> dict:
+    """The JSON bodies the sandbox is sent to create tasks, by ``payload`` (our task's UUID).
+
+    The sandbox runs in this process (the cluster is another), so its app is wrapped here."""
+    bodies = {}
+    create = sandbox.app.create
+
+    def recording(request, key, mode):
+        body = json.loads(request.body)
+        bodies[body.get("payload", "")] = body
+        return create(request, key, mode)
+
+    monkeypatch.setattr(sandbox.app, "create", recording)
+    return bodies
+
+
+def test_extend_with_an_end_frame_from_the_gallery_makes_an_archived_linked_version(
+        cluster_settings, sandbox, team_a, alice, alice_client, monkeypatch):
+    bodies = capture_creates(sandbox, monkeypatch)
     with running_cluster() as cluster:
-        source = finish(text_task(team_a, alice, duration=5, resolution="720p"), cluster)
-        archived(source)
+        source = text_task(team_a, alice, duration=5, resolution="720p")
+        harbour = text_task(team_a, alice, prompt="a harbour at night", duration=5, resolution="720p")
+        finish(source, cluster)
+        poster = archived(finish(harbour, cluster)).cover
         page = f"/videos/{source.uuid}/"
+        assert f'data-end-frame="{harbour.uuid}"' in alice_client.get(page).content.decode()
         response = csrf_post(alice_client, f"/videos/{source.uuid}/extend/",
                              {"duration": "3", "resolution": "540p", "prompt": "the fox looks back",
-                              "images": upload(png())}, page=page)
+                              "end_frame_video": str(harbour.uuid)}, page=page)
         extension = newest()
         assert response.status_code == 302 and extension.source == source
         finish(extension, cluster)
     creation = archived(extension)
     assert creation.duration == 8, "the sandbox reports the source's 5 s plus the 3 s added"
     assert extension.credits and sandbox.counts()[str(extension.uuid)] == 1
+    # What went upstream: the source by its creation id, and the harbour's poster as the end frame.
+    sent = bodies[str(extension.uuid)]
+    assert sent["video_creation_id"] == source.output().upstream_id and len(sent["images"]) == 1
+    with poster.open("rb") as f:
+        assert images.decode_data_uri(sent["images"][0]) == f.read()
     html = alice_client.get(f"/videos/{extension.uuid}/").content.decode()
     assert f'data-version-of="{source.uuid}"' in html and creation.video.url in html
 

@@ -389,6 +389,14 @@
       t.dispatchEvent(new CustomEvent("vidu:estimate", { bubbles: true }));
     }
   });
+  // The video page's Extend and Upscale forms (data-estimate-form) price their choices the same way.
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!t.form || !t.form.hasAttribute("data-estimate-form")) return;
+    if (t.matches("[name=model], [name=duration], [name=resolution], [name=upscale_resolution]")) {
+      t.dispatchEvent(new CustomEvent("vidu:estimate", { bubbles: true }));
+    }
+  });
   function fillBars(root) {
     if (!root.querySelectorAll) return;
     if (root.matches && root.matches(".progress-fill[data-percent]")) root.style.width = root.dataset.percent + "%";
@@ -433,6 +441,17 @@
       var x = a.querySelector(sel), y = b.querySelector(sel), v = x.value;
       x.value = y.value; y.value = v;
     });
+    // A remix's kept key image (its hidden key_kept and preview) moves with its row too.
+    var ka = a.querySelector("[data-kept]"), kb = b.querySelector("[data-kept]");
+    if (ka && kb) { var h = ka.innerHTML; ka.innerHTML = kb.innerHTML; kb.innerHTML = h; }
+  }
+  // Picked images replace a remix's kept ones: dim those that won't be sent.
+  function markReplaced() {
+    var box = document.querySelector(".keyframes");
+    if (!box) return;
+    var picked = function (sel) { return Array.from(box.querySelectorAll(sel)).some(function (i) { return i.files && i.files.length; }); };
+    box.classList.toggle("has-new-keys", picked("input[name=key_images]"));
+    box.classList.toggle("has-new-start", picked("input[name=start_image]"));
   }
   function showKeyButtons() {
     document.querySelectorAll("[data-key-up]").forEach(function (b) { b.hidden = false; });
@@ -450,6 +469,7 @@
     var t = e.target;
     if (t.matches && t.matches("input[name=mode]")) showForMode();
     if (!(t.matches && t.matches("[data-key-preview]"))) return;
+    markReplaced();
     var img = t.parentNode.querySelector(".key-preview");
     if (!img) return;
     if (img.src) URL.revokeObjectURL(img.src);

@@ -134,8 +134,12 @@ def test_render_more_of_vidu(browser_pages, alice, bob, team_a):
     page.goto(f"/videos/{source.uuid}/")
     page.locator("#extend summary").click()
     page.locator("#upscale summary").click()
+    page.get_by_label("Seconds added").select_option("3")  # priced by the extension below: an estimate shows
     page.get_by_label("What happens next").fill("The balloons drift apart as the sun clears the ridge")
+    page.locator("#extend-end-frames input[name=end_frame_video]").nth(2).check()  # a poster from the gallery
+    page.locator("#extend-estimate", has_text="about").wait_for()
     page.wait_for_load_state("networkidle")
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky header stays on top in a full-page shot
     page.screenshot(path=str(OUT / "versions.png"), full_page=True)
     page.goto(f"/videos/{extension.uuid}/")
     page.wait_for_load_state("networkidle")

@@ -4,6 +4,8 @@ new controls (Extend, Upscale, Keyframes) pass axe and fit a phone."""
 import re
 
 import pytest
+from PIL import Image
+from playwright.sync_api import expect
 
 from tests.cluster import running_cluster, wait_for
 from tests.e2e.test_pages import WIDTHS, check_page
@@ -22,11 +24,22 @@ def test_extend_a_video_from_its_page_and_play_the_new_version(vidu_settings, sa
         wait_for(lambda: GenerationTask.objects.filter(pk=source.pk, state=State.SUCCEEDED).exists(), 60,
                  message=f"the source to finish; log:\n{cluster.log()[-2000:]}")
 
+        # An earlier 3 s extension at 720p cost 77 credits: the estimate follows the choice.
+        # (It took 2 s, as the sandbox's do: the pipeline polls a kind as often as its past takes suggest.)
+        make_task(team_a, alice, mode="extend", model="viduq2-pro", duration=3, resolution="720p", credits=77,
+                  seconds=2)
         page = browser_pages(alice)
         page.goto(f"/videos/{source.uuid}/")
         page.locator("#extend summary").click()
+        expect(page.locator("#extend-estimate")).to_contain_text("unknown")  # +5 s: nothing priced yet
         page.get_by_label("Seconds added").select_option("3")
+        expect(page.locator("#extend-estimate")).to_contain_text("about 77 credits")
         page.get_by_label("What happens next").fill("The fox turns to the camera")
+        # An end frame from the gallery, by keyboard: from "None", the arrow key picks the first poster.
+        page.locator('#extend-end-frames input[value=""]').focus()
+        page.keyboard.press("ArrowRight")
+        picked = page.locator("#extend-end-frames input:checked").get_attribute("value")
+        assert picked
         page.locator("#extend").get_by_role("button", name="Extend").click()
         page.wait_for_url(re.compile(r"/videos/[0-9a-f-]+/$"))
         new = GenerationTask.objects.get(source=source)
@@ -42,8 +55,10 @@ def test_extend_a_video_from_its_page_and_play_the_new_version(vidu_settings, sa
         page.wait_for_function("v => { v.muted = true; v.play(); return v.readyState >= 2 && v.currentTime > 0; }",
                                arg=video.element_handle(), timeout=15_000)
     new.refresh_from_db()
-    assert (new.mode, new.duration, new.state) == ("extend", 3, State.SUCCEEDED)
+    assert (new.mode, new.duration, new.state, new.estimate) == ("extend", 3, State.SUCCEEDED, 77)
     assert new.prompt.text == "The fox turns to the camera"
+    poster = GenerationTask.objects.get(uuid=picked).output().cover
+    assert new.images.get().width == Image.open(poster.path).width
 
 
 @pytest.mark.parametrize("width, height", WIDTHS, ids=["desktop", "phone"])
@@ -105,3 +120,13 @@ def test_keyframes_preview_at_their_shape_and_reorder(browser_pages, alice, team
     assert task.params["key_prompts"] == ["it stands up", "it widens"]
     assert task.params["key_durations"] == [6, 5]
     assert [(i.width, i.height) for i in task.images.all()] == [(300, 300), (200, 400), (400, 200)]
+
+    # Its remix keeps the key images with their prompts and seconds; "Up" moves a kept image too.
+    page.goto(f"/create/?remix={task.uuid}")
+    assert page.locator("#key-prompt-1").input_value() == "it stands up"
+    page.get_by_role("button", name="Move key 2 up").click()
+    assert page.locator("#key-prompt-1").input_value() == "it widens"
+    page.get_by_role("button", name="Generate").click()
+    remix = wait_for(lambda: GenerationTask.objects.filter(source=task).first(), 10, message="the remix")
+    assert remix.params["key_prompts"] == ["it widens", "it stands up"] and remix.params["key_durations"] == [5, 6]
+    assert [(i.width, i.height) for i in remix.images.all()] == [(300, 300), (400, 200), (200, 400)]

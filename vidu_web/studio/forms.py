@@ -17,6 +17,8 @@ from django.conf import settings
 
 from vidu_web.vidu import catalog
 
+from .models import State
+
 SEED_MAX = catalog.SEED_MAX
 FLAGS = ("bgm", "audio", "off_peak", "watermark")
 MOVEMENT_LABELS = {"auto": "Auto", "small": "Small", "medium": "Medium", "large": "Large"}
@@ -41,8 +43,10 @@ def _pick(value, allowed, default):
 class CreateForm(forms.Form):
     """Built from the submitted (or initial) values: ``mode`` and ``model`` decide the rest."""
 
-    def __init__(self, data=None, files=None, initial=None):
+    def __init__(self, data=None, files=None, initial=None, kept_images=()):
         super().__init__(data=data, files=files, initial=initial or {})
+        # A keyframes remix: the source's stored images (start, then keys), used where none is picked.
+        self.kept = list(kept_images)
         source = data if data is not None else (initial or {})
         self.mode = _pick(source.get("mode"), catalog.CREATE_MODES, catalog.TEXT)
         self.is_keyframes = self.mode == catalog.MULTIFRAME
@@ -155,41 +159,70 @@ class CreateForm(forms.Form):
         self.initial.update(mode=self.mode, model=self.spec.name, duration=self.duration)
 
     def _key_rows(self, data, files) -> list[dict]:
-        """The keyframe rows as typed (so a page with errors keeps them), at least KEY_ROWS."""
-        prompts = data.getlist("key_prompts") if data is not None and hasattr(data, "getlist") else []
-        seconds = data.getlist("key_durations") if data is not None and hasattr(data, "getlist") else []
-        rows = [{"prompt": prompts[i] if i < len(prompts) else "",
-                 "seconds": seconds[i] if i < len(seconds) else str(self.spec.default_duration)}
+        """The keyframe rows as typed (so a page with errors keeps them), or a remix's keys with
+        their prompts, seconds and kept images; at least KEY_ROWS."""
+        if data is not None and hasattr(data, "getlist"):
+            prompts, seconds = data.getlist("key_prompts"), data.getlist("key_durations")
+        else:  # a remix's initial values (lists); a plain /create/?... carries none
+            prompts, seconds = (self.initial.get(name) for name in ("key_prompts", "key_durations"))
+            prompts, seconds = (v if isinstance(v, list) else [] for v in (prompts, seconds))
+        self.kept_keys = self._kept_keys(data)
+        rows = [{"prompt": str(prompts[i]) if i < len(prompts) else "",
+                 "seconds": str(seconds[i]) if i < len(seconds) else str(self.spec.default_duration),
+                 "kept": self.kept_keys[i] if i < len(self.kept_keys) else None}
                 for i in range(max(KEY_ROWS, len(prompts), len(seconds)))]
         for number, row in enumerate(rows, 1):
             row.update(number=number, open=number <= KEY_ROWS_OPEN)
         return rows[:KEY_ROWS]
 
+    def _kept_keys(self, data) -> list:
+        """A keyframes remix's stored key images in the order the rows hold them: as posted
+        (``key_kept``, each row's stored position, which "Up" moves with its row), else stored."""
+        if not self.is_keyframes:
+            return []
+        keys = {image.position: image for image in self.kept[1:]}
+        order = []
+        for value in data.getlist("key_kept") if data is not None and hasattr(data, "getlist") else ():
+            try:
+                position = int(value)
+            except ValueError:
+                continue
+            if position in keys and position not in order:
+                order.append(position)
+        if sorted(order) != sorted(keys):
+            order = sorted(keys)  # missing or tampered with: the stored order
+        return [keys[position] for position in order]
+
     def _clean_keyframes(self, files):
         """Start image, key images in order, each key's prompt and seconds; errors beside each."""
         start = files.getlist("start_image") if files is not None else []
         keys = files.getlist("key_images") if files is not None else []
+        # A remix keeps the source's start image unless another is picked, and its key images
+        # unless new ones are: new key images replace all of the kept ones.
+        kept_start = [self.kept[0].file] if self.kept and not start else []
+        kept_keys = [image.file for image in self.kept_keys] if not keys else []
+        count = len(keys) or len(kept_keys)
         prompts = [row["prompt"].strip() for row in self.key_rows]
         seconds = [row["seconds"].strip() for row in self.key_rows]
         # Rows past the last key image are the form's spare rows: left empty, they are dropped.
-        spare_prompts = [p for p in prompts[len(keys):] if p]
+        spare_prompts = [p for p in prompts[count:] if p]
         if spare_prompts:
             self._list_error("key_images", f"{len(spare_prompts)} key prompt(s) have no key image: pick one for each key.")
-        self.key_prompts, self.key_durations = prompts[:len(keys)], []
-        for number, value in enumerate(seconds[:len(keys)], 1):
+        self.key_prompts, self.key_durations = prompts[:count], []
+        for number, value in enumerate(seconds[:count], 1):
             try:
                 self.key_durations.append(int(value) if value else self.spec.default_duration)
             except ValueError:
                 self._list_error("key_durations", f"Key {number}: the seconds must be a whole number.")
                 break
-        if len(start) != 1:
+        if len(start) + len(kept_start) != 1:
             self._list_error("start_image", "Pick one start image: the first frame of the shot.")
         for name, upload in [("start_image", f) for f in start] + [("key_images", f) for f in keys]:
             if upload.size > settings.UPLOAD_MAX_BYTES or upload.size == 0:
                 mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
                 self._list_error(name, f"{upload.name} is empty or larger than {mb} MB.")
                 break
-        self.images = list(start[:1]) + list(keys)
+        self.images = (list(start[:1]) or kept_start) + (list(keys) or kept_keys)
 
     def _list_error(self, name, message):
         """An error on a field the form draws itself (files and repeated fields)."""
@@ -286,6 +319,10 @@ def initial_from_task(task, keep_seed=False) -> dict:
     for key, value in (task.params or {}).items():
         if key in ("aspect_ratio", "movement_amplitude", "style", "is_rec", *FLAGS):
             initial[key] = value
+    if task.mode == catalog.MULTIFRAME:
+        # Each key's prompt and seconds; its image comes with them (CreateForm's ``kept_images``).
+        initial["key_prompts"] = list((task.params or {}).get("key_prompts") or [])
+        initial["key_durations"] = list((task.params or {}).get("key_durations") or [])
     if keep_seed and seed_of(task):
         initial["seed"] = seed_of(task)
     return initial
@@ -298,9 +335,18 @@ def seed_of(task):
 
 class ExtendForm(forms.Form):
     """Extend a finished video (vidu-api.md §2b): seconds added, resolution, optional prompt and
-    end frame, on the models the table says take it."""
+    end frame, on the models the table says take it.
 
-    def __init__(self, data=None, files=None):
+    The end frame is an upload (``images``) or a video from the team's gallery
+    (``end_frame_video``, its UUID): that video's poster, the cover Vidu made and we archived,
+    is used as the frame to end on. ``videos`` is where a picked UUID is looked up: the videos of
+    the source's team that the user may see (``queries.team_videos``), so another team's video,
+    a teammate's private one or a made-up UUID are all refused alike, as if absent. A picked
+    poster passes the same checks as an upload: its size here, then decoded as an image when the
+    task is made (``services.check_images``).
+    """
+
+    def __init__(self, data=None, files=None, videos=None):
         super().__init__(data=data, files=files)
         models = catalog.models_for(catalog.EXTEND)
         spec = catalog.MODELS.get((data or {}).get("model")) if data else None
@@ -316,8 +362,11 @@ class ExtendForm(forms.Form):
             initial=self.spec.default_resolution)
         f["prompt"] = forms.CharField(required=False, max_length=catalog.PROMPT_MAX, strip=True,
                                       widget=forms.Textarea(attrs={"rows": 2}))
+        f["end_frame_video"] = forms.UUIDField(required=False, error_messages={"invalid": GALLERY_FRAME_ABSENT})
         uploads = files.getlist("images") if files is not None else []
         self.end_frames = list(uploads)
+        self.videos = videos
+        self.picked = None  # the Creation whose poster is the end frame, once cleaned
 
     def clean(self):
         cleaned = super().clean()
@@ -327,7 +376,35 @@ class ExtendForm(forms.Form):
             if upload.size > settings.UPLOAD_MAX_BYTES or upload.size == 0:
                 self.add_error("images", f"The end frame ({upload.name}) is empty or larger than "
                                          f"{settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB.")
+        if cleaned.get("end_frame_video"):
+            if self.end_frames:
+                self.add_error("end_frame_video", "Upload an end frame or pick one from the gallery, not both.")
+            else:
+                self._pick(cleaned["end_frame_video"])
         return cleaned
+
+    def _pick(self, video_uuid):
+        """The poster of the gallery video ``video_uuid``, checked like an upload, or an error beside the picker."""
+        task = None
+        if self.videos is not None:
+            task = self.videos.filter(uuid=video_uuid).prefetch_related("creations").first()
+        if task is None:
+            self.add_error("end_frame_video", GALLERY_FRAME_ABSENT)
+            return
+        creation = task.output()
+        if task.state != State.SUCCEEDED or creation is None:
+            self.add_error("end_frame_video", "That video isn't finished yet, so it has no poster to end on: "
+                                              "pick a finished one.")
+            return
+        try:
+            size = creation.cover.size if creation.cover else 0
+        except OSError:
+            size = 0
+        if size == 0 or size > settings.UPLOAD_MAX_BYTES:
+            self.add_error("end_frame_video", "That video's poster is missing, empty or larger than "
+                                              f"{settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB: pick another.")
+            return
+        self.picked = creation
 
     def add_error(self, field, error):
         if field == "images":
@@ -337,16 +414,37 @@ class ExtendForm(forms.Form):
 
     @property
     def end_frame(self):
-        return self.end_frames[0] if self.end_frames else None
+        """The end frame to send: the upload, or the picked video's stored poster (or None)."""
+        if self.end_frames:
+            return self.end_frames[0]
+        return self.picked.cover if self.picked is not None else None
 
     def params(self) -> dict:
         data = self.cleaned_data
         return {"model": self.spec.name, "duration": data["duration"], "resolution": data["resolution"],
                 "prompt": data.get("prompt") or ""}
 
+    def priced(self) -> tuple[str, int, str]:
+        """Model, seconds added and resolution as they stand (typed or defaulted), for the estimate."""
+        try:
+            duration = int(self["duration"].value())
+        except (TypeError, ValueError):
+            duration = self.spec.default_duration
+        if duration not in self.spec.durations_for(catalog.EXTEND):
+            duration = self.spec.default_duration
+        resolution = self["resolution"].value()
+        if resolution not in self.spec.resolutions_for(self.spec.default_duration):
+            resolution = self.spec.default_resolution
+        return self.spec.name, duration, resolution
+
     def add_rejection(self, errors: dict[str, str]):
         for field, message in errors.items():
+            if field == "images" and self.picked is not None:
+                field = "end_frame_video"  # the service judged the picked poster
             self.add_error(field if field in self.fields or field == "images" else None, message)
+
+
+GALLERY_FRAME_ABSENT = "That isn't a video in this team's gallery: pick one of those shown."
 
 
 class UpscaleForm(forms.Form):
@@ -357,6 +455,12 @@ class UpscaleForm(forms.Form):
         self.fields["upscale_resolution"] = forms.ChoiceField(
             choices=[(c, c) for c in choices], initial=choices[0] if choices else None,
             error_messages={"invalid_choice": "Pick a resolution above the video's own: %(value)s isn't."})
+        self.choices = choices
+
+    def priced(self) -> str | None:
+        """The resolution as it stands (typed, else the first offered), for the estimate; None: none offered."""
+        value = self["upscale_resolution"].value()
+        return value if value in self.choices else (self.choices[0] if self.choices else None)
 
     def add_rejection(self, errors: dict[str, str]):
         for field, message in errors.items():

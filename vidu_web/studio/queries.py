@@ -35,6 +35,19 @@ def team_tasks(user, team):
     return GenerationTask.objects.filter(team=team, deleted_at__isnull=True).filter(Q(is_private=False) | Q(creator=user))
 
 
+def team_videos(user, team):
+    """Tasks of ``team`` (a team of the video being worked on) that ``user`` may see: the one
+    access check (``visible_tasks``) narrowed to that team, so another team's video is absent."""
+    return visible_tasks(user).filter(team=team)
+
+
+def end_frames(user, team):
+    """The Extend panel's end frames from the gallery: the stored posters of ``team``'s finished
+    videos that ``user`` may see, newest first, each with its task and prompt (one query)."""
+    return (Creation.objects.filter(task__in=team_videos(user, team).filter(state=State.SUCCEEDED))
+            .exclude(cover="").select_related("task__prompt").order_by("-task__finished_at", "-id"))
+
+
 def _with_cards(queryset):
     """What a task card shows: prompt, creator, its retry and the stored creations, fetched up front."""
     creations = Creation.objects.order_by("id")

@@ -145,7 +145,11 @@ def _store_task(team, creator, prompt_text: str, files: list, *, mode: str, proj
 
 def extend_task(source: GenerationTask, creator, params: dict, end_frame=None) -> GenerationTask:
     """A new task that continues ``source`` by ``params["duration"]`` seconds, optionally towards
-    ``end_frame`` (an upload, a stored file or bytes), linked to it as a newer version."""
+    ``end_frame`` (an upload, a stored file or bytes), linked to it as a newer version.
+
+    The end frame may be a poster from the team's gallery (``ExtendForm.end_frame_video``): the
+    view finds it through the access check and it arrives here as a stored file, checked as an
+    image like an upload (``check_images``) and copied into the new task's own input."""
     creation = source.output()
     errors = source.derive_problems(catalog.EXTEND, creation)
     if errors:
@@ -157,12 +161,17 @@ def extend_task(source: GenerationTask, creator, params: dict, end_frame=None) -
     errors = catalog.validate(catalog.EXTEND, {k: v for k, v in request.items() if v is not None})
     if errors:
         raise TaskRejected(errors)
-    spec = catalog.MODELS[model]
-    duration = params.get("duration") or spec.default_duration
     return _store_task(source.team, creator, params.get("prompt") or "", [end_frame] if end_frame is not None else [],
-                       mode=catalog.EXTEND, project=source.project, source=source, model=model, duration=duration,
-                       resolution=params.get("resolution") or spec.default_resolution,
-                       params={"video_creation_id": creation.upstream_id})
+                       mode=catalog.EXTEND, project=source.project, source=source,
+                       **_extend_fields(creation, model, params.get("duration"), params.get("resolution")))
+
+
+def _extend_fields(creation, model: str, duration: int | None, resolution: str | None) -> dict:
+    """The columns an extension of ``creation`` is stored (and priced) with."""
+    spec = catalog.MODELS[model]
+    return {"model": model, "duration": duration or spec.default_duration,
+            "resolution": resolution or spec.default_resolution,
+            "params": {"video_creation_id": creation.upstream_id}}
 
 
 def upscale_task(source: GenerationTask, creator, upscale_resolution: str) -> GenerationTask:
@@ -180,9 +189,26 @@ def upscale_task(source: GenerationTask, creator, upscale_resolution: str) -> Ge
         raise TaskRejected(errors)
     # The prompt is the source's: an upscale shows the same shot.
     return _store_task(source.team, creator, source.prompt.text, [], mode=catalog.UPSCALE, project=source.project,
-                       source=source, model="",
-                       duration=round(creation.duration or source.duration), resolution=upscale_resolution,
-                       params={"video_creation_id": creation.upstream_id, "upscale_resolution": upscale_resolution})
+                       source=source, **_upscale_fields(source, creation, upscale_resolution))
+
+
+def _upscale_fields(source, creation, upscale_resolution: str) -> dict:
+    """The columns an upscale of ``source`` is stored (and priced) with: no model, its length."""
+    return {"model": "", "duration": round(creation.duration or source.duration), "resolution": upscale_resolution,
+            "params": {"video_creation_id": creation.upstream_id, "upscale_resolution": upscale_resolution}}
+
+
+def extend_estimate(source: GenerationTask, creation, model: str, duration: int, resolution: str) -> spend.Estimate:
+    """What extending ``source`` with these settings would reserve (the same figure ``extend_task``
+    holds against the budget), for the Extend panel before Generate."""
+    fields = _extend_fields(creation, model, duration, resolution)
+    return spend.estimate(source.team, fields["model"], fields["duration"], fields["resolution"], fields["params"])
+
+
+def upscale_estimate(source: GenerationTask, creation, upscale_resolution: str) -> spend.Estimate:
+    """What upscaling ``source`` to ``upscale_resolution`` would reserve, for the Upscale panel."""
+    fields = _upscale_fields(source, creation, upscale_resolution)
+    return spend.estimate(source.team, fields["model"], fields["duration"], fields["resolution"], fields["params"])
 
 
 def _reserve(team, user, estimate) -> None:

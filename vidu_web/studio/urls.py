@@ -29,6 +29,8 @@ urlpatterns = [
     path("videos/<uuid:task_uuid>/comments/", library_views.video_comments, name="video-comments"),
     path("videos/<uuid:task_uuid>/extend/", views.video_extend, name="video-extend"),
     path("videos/<uuid:task_uuid>/upscale/", views.video_upscale, name="video-upscale"),
+    path("videos/<uuid:task_uuid>/extend/estimate/", views.video_extend_estimate, name="video-extend-estimate"),
+    path("videos/<uuid:task_uuid>/upscale/estimate/", views.video_upscale_estimate, name="video-upscale-estimate"),
     path("videos/<uuid:task_uuid>/share/", share_views.video_share, name="video-share"),
     path("projects/<uuid:project_uuid>/share/", share_views.project_share, name="project-share"),
     path("projects/<uuid:project_uuid>/share/<int:link_id>/revoke/", share_views.project_share_revoke,

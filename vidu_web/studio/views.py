@@ -86,6 +86,14 @@ def _remix_files(source, form):
     return [image.file for image in stored]
 
 
+def _kept_keyframes(source):
+    """A keyframes task's stored images (start, then keys), which its remix keeps unless new
+    ones are picked, as the other modes' remixes keep theirs (see CreateForm._clean_keyframes)."""
+    if source is None or source.mode != catalog.MULTIFRAME:
+        return []
+    return list(source.images.all())
+
+
 def _is_edit(source):
     """Remixing a task that failed or was cancelled is editing it to try again, not a variation."""
     return source is not None and source.state in (State.FAILED, State.CANCELLED)
@@ -107,15 +115,18 @@ def _chosen_project(request):
 def create(request):
     membership = request.membership
     source = _remix_source(request)
+    kept = _kept_keyframes(source)
     status = 200
     try:
         project, project_error = _chosen_project(request), ""
     except ValueError:
         project, project_error = None, "That project isn't one of this team's: pick another, or none."
     if request.method == "POST" and "_refresh" in request.POST:
-        form = CreateForm(initial=request.POST.dict())
+        # "Update options" without the page script: what was typed stays, keys' rows included.
+        repeated = {name: request.POST.getlist(name) for name in ("key_prompts", "key_durations")}
+        form = CreateForm(initial={**request.POST.dict(), **repeated}, kept_images=kept)
     elif request.method == "POST":
-        form = CreateForm(request.POST, request.FILES)
+        form = CreateForm(request.POST, request.FILES, kept_images=kept)
         refusal = getattr(request, "upload_refusal", "")  # set by uploads.CappedUploadHandler
         if not membership.can_create:
             form.is_valid()
@@ -140,7 +151,7 @@ def create(request):
     else:
         keep_seed = request.GET.get("seed") == "reuse" or _is_edit(source)
         initial = initial_from_task(source, keep_seed=keep_seed) if source else request.GET.dict()
-        form = CreateForm(initial=initial)
+        form = CreateForm(initial=initial, kept_images=kept)
     context = _create_context(request, form, source)
     context["project"] = project
     if request.htmx and request.method == "POST":
@@ -174,7 +185,7 @@ def _viewer_message(membership):
 def _create_context(request, form, source, recent=None):
     if recent is None:
         recent = attach_progress(request.team, list(queries.user_tasks(request.user, request.team)[:RECENT_ON_CREATE]))
-    remix_images = list(source.images.all()) if source else []
+    remix_images = form.kept or (list(source.images.all()) if source else [])
     return {
         "form": form,
         "modes": catalog.CREATE_MODES,
@@ -201,7 +212,16 @@ def _estimate_context(request, form):
     """The price beside Generate and the limits it would come near (two or three queries)."""
     model, duration, resolution, flags = form.priced()
     estimate = spend.estimate(request.team, model, duration, resolution, flags)
-    limits = [limit for limit in spend.limits(request.team, request.membership) if limit.limit]
+    return _priced(estimate, _limits(request.team, request.membership))
+
+
+def _limits(team, membership):
+    """The team's budget and the member's cap that are set (one query)."""
+    return [limit for limit in spend.limits(team, membership) if limit.limit]
+
+
+def _priced(estimate, limits):
+    """An estimate and the limits it comes near or would pass, as the estimate partial shows them."""
     return {
         "estimate": estimate,
         "limit_notes": [(limit, limit.refuses(estimate.credits)) for limit in limits
@@ -418,30 +438,49 @@ def video_page(request, task, *, comment_form=None, extend_form=None, upscale_fo
     }
     # The versions panel: on a finished video, and on any video whose form came back with errors.
     if can_create and (task.state == State.SUCCEEDED or extend_form or upscale_form):
-        choices = task.upscale_choices(creation)
-        context.update(
-            extend_problem=task.derive_problems(catalog.EXTEND, creation).get("video", ""),
-            upscale_problem=task.derive_problems(catalog.UPSCALE, creation).get("video", ""),
-            extend_form=extend_form or ExtendForm(),
-            upscale_form=upscale_form or UpscaleForm(choices),
-            open_form="extend" if extend_form else "upscale" if upscale_form else "",
-        )
+        context.update(_versions_context(request, task, creation, membership, extend_form, upscale_form))
     return render(request, "studio/video.html", context, status=status)
 
 
+END_FRAMES_SHOWN = 12
+
+
+def _versions_context(request, task, creation, membership, extend_form, upscale_form):
+    """Extend and Upscale, each with its estimate; Extend's end frames from the gallery.
+
+    A fixed number of queries whatever the team's size: the limits (one), each estimate (one or
+    two: the team's last match, else the install's) and the gallery's latest posters (one)."""
+    extend_problem = task.derive_problems(catalog.EXTEND, creation).get("video", "")
+    upscale_problem = task.derive_problems(catalog.UPSCALE, creation).get("video", "")
+    extend_form = extend_form or ExtendForm()
+    upscale_form = upscale_form or UpscaleForm(task.upscale_choices(creation))
+    limits = _limits(task.team, membership)
+    context = {"extend_problem": extend_problem, "upscale_problem": upscale_problem,
+               "extend_form": extend_form, "upscale_form": upscale_form,
+               "open_form": "extend" if extend_form.is_bound else "upscale" if upscale_form.is_bound else ""}
+    if not extend_problem:
+        context["extend_price"] = _priced(services.extend_estimate(task, creation, *extend_form.priced()), limits)
+        context["end_frames"] = list(queries.end_frames(request.user, task.team)[:END_FRAMES_SHOWN])
+    if not upscale_problem and upscale_form.priced():
+        context["upscale_price"] = _priced(services.upscale_estimate(task, creation, upscale_form.priced()), limits)
+    return context
+
+
 def _source_for_version(request, task_uuid):
-    """A video a member may make a new version of: visible to them (else 404), not as a viewer."""
+    """A video a member may make a new version of, with the member's membership of its team:
+    visible to them (else 404), not as a viewer (403)."""
     task = _get_task_for_user(request, task_uuid)
-    if not membership_in(request.user, task.team_id).can_create:
+    membership = membership_in(request.user, task.team_id)
+    if not membership.can_create:
         raise PermissionDenied("Viewers can watch and download, but not extend or upscale.")
-    return task
+    return task, membership
 
 
 @require_POST
 def video_extend(request, task_uuid):
     """Continue a finished video: a new task, listed on /tasks/, linked to this one as its source."""
-    task = _source_for_version(request, task_uuid)
-    form = ExtendForm(request.POST, request.FILES)
+    task, _ = _source_for_version(request, task_uuid)
+    form = ExtendForm(request.POST, request.FILES, videos=queries.team_videos(request.user, task.team))
     refusal = getattr(request, "upload_refusal", "")
     if refusal:
         form.is_valid()
@@ -460,7 +499,7 @@ def video_extend(request, task_uuid):
 @require_POST
 def video_upscale(request, task_uuid):
     """Raise a finished video's resolution: a new task linked to this one as its source."""
-    task = _source_for_version(request, task_uuid)
+    task, _ = _source_for_version(request, task_uuid)
     form = UpscaleForm(task.upscale_choices(task.output()), request.POST)
     if form.is_valid():
         try:
@@ -471,6 +510,31 @@ def video_upscale(request, task_uuid):
             messages.success(request, "Upscaling: the sharper version is on its way.")
             return redirect("video", new.uuid)
     return video_page(request, task, upscale_form=form, status=400)
+
+
+@require_GET
+def video_extend_estimate(request, task_uuid):
+    """The Extend panel's estimate for the choices as they are now (htmx asks on each change)."""
+    task, membership = _source_for_version(request, task_uuid)
+    creation = task.output()
+    estimate = spend.Estimate(None)
+    if creation is not None:
+        estimate = services.extend_estimate(task, creation, *ExtendForm(request.GET).priced())
+    price = _priced(estimate, _limits(task.team, membership))
+    return render(request, "studio/video.html#extend_estimate", {"task": task, "extend_price": price})
+
+
+@require_GET
+def video_upscale_estimate(request, task_uuid):
+    """The Upscale panel's estimate for the resolution chosen now (htmx asks on each change)."""
+    task, membership = _source_for_version(request, task_uuid)
+    creation = task.output()
+    resolution = UpscaleForm(task.upscale_choices(creation), request.GET).priced()
+    estimate = spend.Estimate(None)
+    if creation is not None and resolution:
+        estimate = services.upscale_estimate(task, creation, resolution)
+    price = _priced(estimate, _limits(task.team, membership))
+    return render(request, "studio/video.html#upscale_estimate", {"task": task, "upscale_price": price})
 
 
 def _downloads(task, creation):
