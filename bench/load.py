@@ -31,7 +31,11 @@ made and dropped here, a private redis-server (REDIS_URL, as the README's deploy
 cache and sessions; --no-redis leaves it out), and a temporary MEDIA_ROOT and STATIC_ROOT;
 `make serve` on a free port.
 
-    .venv/bin/python bench/load.py [--pages 100,300] [--seconds 60] [--videos 10000] [--only polling,downloads,gallery] [--no-redis]
+    .venv/bin/python bench/load.py [--pages 100,300] [--seconds 60] [--videos 10000] [--only polling,downloads,gallery]
+                                   [--no-redis] [--changes SECONDS]
+
+``--changes 2`` is the worst case for the short answer: every card changes between two polls, so
+every poll gets the full answer.
 """
 
 from __future__ import annotations
@@ -78,6 +82,8 @@ def main():
     parser.add_argument("--download-mb", type=int, default=300)
     parser.add_argument("--only", default="polling,downloads,gallery")
     parser.add_argument("--no-redis", action="store_true", help="no REDIS_URL: cache and sessions in the database")
+    parser.add_argument("--changes", type=float, default=0,
+                        help="every this many seconds every running task's figure moves (0: never, the default)")
     args = parser.parse_args()
 
     server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -379,7 +385,7 @@ async def run(args, port, data, pgid, redis_pid=None):
     only = set(args.only.split(","))
     if "polling" in only:
         for pages in map(int, args.pages.split(",")):
-            await polling(pages, args.seconds, port, data, pgid, redis_pid)
+            await polling(pages, args.seconds, port, data, pgid, redis_pid, changes=args.changes)
     if "downloads" in only:
         await downloads(port, data)
     if "gallery" in only:
@@ -390,7 +396,17 @@ async def run(args, port, data, pgid, redis_pid=None):
 SEEN = re.compile(rb'data-seen="([^"]+)"')
 
 
-async def polling(pages, seconds, port, data, pgid, redis_pid=None, interval=2.0, warmup=10.0):
+def move_figures():
+    """What a sweep does to the cards when the provider gives a figure: every running task's moves."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE studio_generationtask SET progress = COALESCE(progress, 0) % 98 + 1 "
+                       "WHERE state = 'processing'")
+    connection.close()
+
+
+async def polling(pages, seconds, port, data, pgid, redis_pid=None, interval=2.0, warmup=10.0, changes=0.0):
     loop = asyncio.get_running_loop()
     begin = loop.time()
     measure_from, end = begin + warmup, begin + warmup + seconds
@@ -429,10 +445,17 @@ async def polling(pages, seconds, port, data, pgid, redis_pid=None, interval=2.0
                 skipped += sent >= measure_from
         conn.close()
 
+    async def mover():
+        while loop.time() < end:
+            await asyncio.sleep(changes)
+            await asyncio.to_thread(move_figures)
+
     async with CpuMeter(pgid, redis_pid) as meter:
-        await asyncio.gather(*(page(n) for n in range(pages)))
+        movers = [mover()] if changes else []
+        await asyncio.gather(*(page(n) for n in range(pages)), *movers)
     kinds = {e: errors.count(e) for e in set(errors)}
-    print(f"{pages} pages polling every {interval:.0f} s for {seconds:.0f} s: "
+    moved = f", every running task's figure moving every {changes:g} s" if changes else ""
+    print(f"{pages} pages polling every {interval:.0f} s for {seconds:.0f} s{moved}: "
           f"{summary(times, len(errors), seconds)} {kinds or ''}, skipped ticks {skipped}, "
           f"full answers {full} ({100 * full / max(len(times), 1):.0f} %, the rest 204)")
     print(f"  {meter.per(total)}")
