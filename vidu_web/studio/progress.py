@@ -239,6 +239,8 @@ class Seen:
         at, _, digest = rest.partition(":")
         if not (team.isdigit() and at.isdigit() and len(digest) == 16 and len(team) < 20 and len(at) < 20):
             return None
+        if int(team) > 2**63 - 1:  # no key is that large, and SQLite can't even bind it
+            return None
         return cls(int(team), int(at), digest)
 
 
