@@ -116,16 +116,24 @@ def test_switching_team_in_another_tab_gets_the_full_answer(alice, alice_client,
     assert status == 200 and "data-task-id=" not in html and not again  # nothing of hers runs there
 
 
-def test_the_token_and_the_plain_query_agree_on_every_state(alice_client, alice, team_a):
+def test_the_token_and_the_plain_query_agree_on_every_state(alice_client, alice, team_a, django_assert_num_queries):
     """Whatever the cards (finished with files, failed and retried, off-peak, held back), the
-    full answer's digest is the plain query's, or no page would ever get a 204."""
+    full answer's digest is the plain query's, or no page would ever get a 204; and the full
+    answer fetches what only some cards show once for all of them."""
     tasks = [make_task(team_a, alice, state=state, progress=p) for state, p in
              [(State.PENDING, None), (State.PROCESSING, None), (State.ARCHIVING, 100), (State.SUCCEEDED, 100)]]
-    failed = make_task(team_a, alice, state=State.FAILED, err_code="InternalServiceFailure", error="down")
-    make_task(team_a, alice, state=State.PENDING, retry_of=failed)
-    tasks += [failed, make_task(team_a, alice, state=State.QUEUED, params={"off_peak": True})]
-    _, html, seen = poll(alice_client, tasks)
-    assert html.count("data-task-id=") == 7  # the six asked for and the retry, which runs
+    failed = [make_task(team_a, alice, state=State.FAILED, err_code="InternalServiceFailure", error="down")
+              for _ in range(2)]
+    retries = [make_task(team_a, alice, state=State.PENDING, retry_of=task) for task in failed]
+    tasks += [*failed, make_task(team_a, alice, state=State.QUEUED, params={"off_peak": True})]
+    alice_client.get("/tasks/")
+    # session, user, membership, the tasks (with prompts), the finished one's files, the failed
+    # ones' retries, the usual times
+    with django_assert_num_queries(7):
+        _, html, seen = poll(alice_client, tasks)
+    assert html.count("data-task-id=") == 9  # the seven asked for and the two retries, which run
+    assert html.count('<video src="/media/') == 1
+    assert all(f'data-retried-as="{retry.uuid}"' in html for retry in retries)
     assert poll(alice_client, tasks, seen)[0] == 204
 
 
