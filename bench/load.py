@@ -7,8 +7,10 @@ Three figures (design.md, "Quality bars: Load"):
    the page's ``every 2s`` trigger (a fixed tick, skipped while the previous poll is unanswered);
    their starts are spread over the first 2 s. The team has 10,000 finished videos (the history
    progress estimates read) and each of 10 members has 3 running tasks. Prints p50, p99, max,
-   errors (a status other than 200, a broken connection, no answer within 10 s) and skipped ticks.
-   The bar: p99 under 300 ms with no errors.
+   errors (a status other than 200 or 204, a broken connection, no answer within 10 s) and skipped
+   ticks. Each page sends back the token its last full answer carried (X-Progress-Seen, as
+   static/js/app.js does), so most polls are answered 204 No Content while nothing changes; the
+   share of full answers is printed. The bar: p99 under 300 ms with no errors.
 2. **Slow downloads.** Three clients download a 300 MB video at 2 MB/s each (reading slowly, so the
    server's socket buffers fill and it waits on them, as with a slow network) from the media view,
    which streams it itself (no nginx, no S3: the worst case). Meanwhile a trivial page and the
@@ -25,9 +27,15 @@ client shares the machine's cores with the server it measures: on 2 cores its ow
 a tenth of a core at 150 polls a second; printed) is part of what is measured.
 
 Runs on a throwaway PostgreSQL database (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432),
-made and dropped here, and a temporary MEDIA_ROOT and STATIC_ROOT; `make serve` on a free port.
+made and dropped here, a private redis-server (REDIS_URL, as the README's deployment has it: the
+cache and sessions; --no-redis leaves it out), and a temporary MEDIA_ROOT and STATIC_ROOT;
+`make serve` on a free port.
 
     .venv/bin/python bench/load.py [--pages 100,300] [--seconds 60] [--videos 10000] [--only polling,downloads,gallery]
+                                   [--no-redis] [--changes SECONDS]
+
+``--changes 2`` is the worst case for the short answer: every card changes between two polls, so
+every poll gets the full answer.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ import argparse
 import asyncio
 import os
 import random
+import re
 import secrets
 import signal
 import socket
@@ -72,6 +81,9 @@ def main():
     parser.add_argument("--running-per-user", type=int, default=3)
     parser.add_argument("--download-mb", type=int, default=300)
     parser.add_argument("--only", default="polling,downloads,gallery")
+    parser.add_argument("--no-redis", action="store_true", help="no REDIS_URL: cache and sessions in the database")
+    parser.add_argument("--changes", type=float, default=0,
+                        help="every this many seconds every running task's figure moves (0: never, the default)")
     args = parser.parse_args()
 
     server = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432").rstrip("/")
@@ -82,6 +94,9 @@ def main():
     secret = secrets.token_urlsafe(50)  # the server's too: the sessions made here are signed with it
     os.environ.update(DATABASE_URL=f"{server}/{DB}", MEDIA_ROOT=str(media), DJANGO_SECRET_KEY=secret,
                       VIDU_WEB_TESTING="1", DJANGO_SETTINGS_MODULE="vidu_web.settings")
+    redis = None if args.no_redis else start_redis()
+    if redis:
+        os.environ["REDIS_URL"] = redis["url"]
     import django
 
     django.setup()
@@ -89,15 +104,20 @@ def main():
     try:
         data = fill(args.videos, args.running_per_user, args.download_mb, media)
         port = free_port()
-        web = start_serve(port, os.environ["DATABASE_URL"], secret, media, static, Path(tmp.name) / "serve.log")
+        web = start_serve(port, os.environ["DATABASE_URL"], secret, media, static, Path(tmp.name) / "serve.log",
+                          redis and redis["url"])
         print(machine())
-        print(f"make serve: {web['workers']} processes x {web['threads']} threads (gthread), DEBUG off, PostgreSQL; "
+        print(f"make serve: {web['workers']} processes x {web['threads']} threads (gthread), DEBUG off, PostgreSQL, "
+              f"{'Redis (cache and sessions)' if redis else 'no Redis (cache and sessions in PostgreSQL)'}; "
               f"team: {args.videos:,} finished videos, {USERS} members x {args.running_per_user} running tasks")
-        asyncio.run(run(args, port, data, web["process"].pid))
+        asyncio.run(run(args, port, data, web["process"].pid, redis and redis["process"].pid))
         print(f"load average after: {os.getloadavg()[0]:.2f}")
     finally:
         if web:
             stop(web["process"])
+        if redis:
+            redis["process"].terminate()
+            redis["process"].wait(timeout=10)
         from django.db import connections
 
         connections.close_all()
@@ -174,13 +194,31 @@ def fill(videos, running_per_user, download_mb, media):
             "big_bytes": download_mb * 1024 * 1024}
 
 
-def start_serve(port, database_url, secret, media, static, log):
+def start_redis():
+    """A private redis-server on a free port, keeping nothing on disk."""
+    port = free_port()
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return {"process": process, "url": f"redis://127.0.0.1:{port}/0"}
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("redis-server did not start") from None
+            time.sleep(0.1)
+
+
+def start_serve(port, database_url, secret, media, static, log, redis_url=None):
     """`make serve` as an operator runs it, with its default sizes, plain HTTP on 127.0.0.1."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("VIDU_", "DJANGO_", "DATABASE_URL", "REDIS_URL", "S3_", "AWS_", "PORT", "MEDIA_",
                                 "STATIC_ROOT", "GUNICORN_"))}
     env.update(DJANGO_SETTINGS_MODULE="vidu_web.settings", DJANGO_SECRET_KEY=secret, DATABASE_URL=database_url,
                MEDIA_ROOT=str(media), STATIC_ROOT=str(static), PORT=str(port), DJANGO_SSL_REDIRECT="false")
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     process = subprocess.Popen(["make", "--no-print-directory", "serve"], cwd=ROOT, env=env, start_new_session=True,
                                stdout=subprocess.DEVNULL, stderr=open(log, "w"))
     deadline = time.monotonic() + 120
@@ -214,8 +252,9 @@ class Connection:
         self.port, self.session = port, session
         self.reader = self.writer = None
 
-    async def get(self, path, headers="", read=True):
-        """(status, body bytes) of GET ``path``; reconnects once if a reused connection was closed."""
+    async def get(self, path, headers="", read=True, keep=False):
+        """(status, body length, or the body itself with ``keep``) of GET ``path``; reconnects once
+        if a reused connection was closed."""
         for attempt in (0, 1):
             reused = self.writer is not None
             if not reused:
@@ -237,12 +276,14 @@ class Connection:
         if not read:
             return status, fields
         if fields.get("transfer-encoding") == "chunked":
-            body = 0
+            chunks = []
             while size := int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16):
-                body += len(await self.reader.readexactly(size + 2)) - 2
+                chunks.append((await self.reader.readexactly(size + 2))[:-2])
             await self.reader.readuntil(b"\r\n")
+            body = b"".join(chunks)
         else:
-            body = len(await self.reader.readexactly(int(fields.get("content-length", 0))))
+            body = await self.reader.readexactly(int(fields.get("content-length", 0)))
+        body = body if keep else len(body)
         if fields.get("connection", "").lower() == "close":
             self.close()
         return status, body
@@ -256,9 +297,9 @@ class Connection:
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pgid):
-    """{pid: (kind, CPU seconds so far)} of the web server (every process of `make serve`'s group)
-    and of the PostgreSQL backends serving this database (their titles name it)."""
+def cpu_seconds(pgid, redis_pid=None):
+    """{pid: (kind, CPU seconds so far)} of the web server (every process of `make serve`'s group),
+    of the PostgreSQL backends serving this database (their titles name it) and of our redis-server."""
     found = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -267,6 +308,8 @@ def cpu_seconds(pgid):
             used = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
             if int(fields[2]) == pgid:
                 found[stat.parent.name] = ("web", used)
+            elif stat.parent.name == str(redis_pid):
+                found[stat.parent.name] = ("redis", used)
             elif name == "postgres" and f" {DB} ".encode() in (stat.parent / "cmdline").read_bytes():
                 found[stat.parent.name] = ("db", used)
         except (OSError, IndexError, ValueError):
@@ -279,11 +322,11 @@ class CpuMeter:
     Sampled every half second, so a process that ends meanwhile (Django closes a database
     connection after CONN_MAX_AGE, its backend exits) loses at most its last half second."""
 
-    def __init__(self, pgid):
-        self.pgid = pgid
+    def __init__(self, pgid, redis_pid=None):
+        self.pgid, self.redis_pid = pgid, redis_pid
 
     async def __aenter__(self):
-        self.start = cpu_seconds(self.pgid)
+        self.start = cpu_seconds(self.pgid, self.redis_pid)
         self.seen = dict(self.start)
         self.client, self.own = time.process_time(), 0.0
         self.sampler = asyncio.create_task(self._sample())
@@ -296,23 +339,24 @@ class CpuMeter:
 
     def _measured(self):
         began = time.thread_time()
-        found = cpu_seconds(self.pgid)
+        found = cpu_seconds(self.pgid, self.redis_pid)
         self.own += time.thread_time() - began  # the meter's own cost is not the load client's
         return found
 
     async def __aexit__(self, *exc):
         self.sampler.cancel()
-        self.seen.update(cpu_seconds(self.pgid))
-        used = {"web": 0.0, "db": 0.0}
+        self.seen.update(cpu_seconds(self.pgid, self.redis_pid))
+        used = {"web": 0.0, "db": 0.0, "redis": 0.0}
         for pid, (kind, seconds) in self.seen.items():
             used[kind] += seconds - self.start.get(pid, (kind, 0.0))[1]
-        self.web, self.db = used["web"], used["db"]
+        self.web, self.db, self.redis = used["web"], used["db"], used["redis"]
         self.client = time.process_time() - self.client - self.own
 
     def per(self, requests):
         n = max(requests, 1)
-        return (f"CPU per request: web {self.web / n * 1000:.1f} ms + PostgreSQL {self.db / n * 1000:.1f} ms "
-                f"(load client {self.client / n * 1000:.1f} ms)")
+        redis = f" + Redis {self.redis / n * 1000:.2f} ms" if self.redis_pid else ""
+        return (f"CPU per request: web {self.web / n * 1000:.2f} ms + PostgreSQL {self.db / n * 1000:.2f} ms{redis} "
+                f"= {(self.web + self.db + self.redis) / n * 1000:.2f} ms (load client {self.client / n * 1000:.2f} ms)")
 
 
 def percentile(values, share):
@@ -332,7 +376,7 @@ async def timed_get(conn, path, headers=""):
     return time.perf_counter() - start, status
 
 
-async def run(args, port, data, pgid):
+async def run(args, port, data, pgid, redis_pid=None):
     check = Connection(port, data["sessions"][0])
     status, body = await check.get(f"/tasks/progress/?ids={data['ids'][0]}", "HX-Request: true\r\n")
     assert status == 200 and body > 0, status
@@ -341,37 +385,58 @@ async def run(args, port, data, pgid):
     only = set(args.only.split(","))
     if "polling" in only:
         for pages in map(int, args.pages.split(",")):
-            await polling(pages, args.seconds, port, data, pgid)
+            await polling(pages, args.seconds, port, data, pgid, redis_pid, changes=args.changes)
     if "downloads" in only:
         await downloads(port, data)
     if "gallery" in only:
         for clients in (1, 10, 30):
-            await gallery(port, data, clients, 15, pgid)
+            await gallery(port, data, clients, 15, pgid, redis_pid)
 
 
-async def polling(pages, seconds, port, data, pgid, interval=2.0, warmup=10.0):
+SEEN = re.compile(rb'data-seen="([^"]+)"')
+
+
+def move_figures():
+    """What a sweep does to the cards when the provider gives a figure: every running task's moves."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE studio_generationtask SET progress = COALESCE(progress, 0) % 98 + 1 "
+                       "WHERE state = 'processing'")
+    connection.close()
+
+
+async def polling(pages, seconds, port, data, pgid, redis_pid=None, interval=2.0, warmup=10.0, changes=0.0):
     loop = asyncio.get_running_loop()
     begin = loop.time()
     measure_from, end = begin + warmup, begin + warmup + seconds
-    times, errors, skipped, total = [], [], 0, 0
+    times, errors, skipped, total, full = [], [], 0, 0, 0
 
     async def page(n):
-        nonlocal skipped, total
+        nonlocal skipped, total, full
         conn = Connection(port, data["sessions"][n % USERS])
         path = f"/tasks/progress/?ids={data['ids'][n % USERS]}"
+        seen = ""  # the poller's data-seen, sent back as app.js does
         tick = begin + random.uniform(0, interval)
         while tick < end:
             await asyncio.sleep(max(0.0, tick - loop.time()))
             sent = loop.time()
+            headers = "HX-Request: true\r\n" + (f"X-Progress-Seen: {seen}\r\n" if seen else "")
             try:
-                took, status = await timed_get(conn, path, "HX-Request: true\r\n")
-                failed = status != 200 and f"HTTP {status}"
+                start = time.perf_counter()
+                status, body = await asyncio.wait_for(conn.get(path, headers, keep=True), TIMEOUT)
+                took = time.perf_counter() - start
+                failed = status not in (200, 204) and f"HTTP {status}"
+                if status == 200:
+                    found = SEEN.search(body)
+                    seen = found.group(1).decode() if found else ""
             except (TimeoutError, OSError, asyncio.IncompleteReadError) as exc:
-                took, failed = loop.time() - sent, type(exc).__name__
+                took, failed, status = loop.time() - sent, type(exc).__name__, None
                 conn.close()
             total += 1
             if sent >= measure_from:
                 times.append(took)
+                full += status == 200
                 if failed:
                     errors.append(failed)
             tick += interval
@@ -380,11 +445,19 @@ async def polling(pages, seconds, port, data, pgid, interval=2.0, warmup=10.0):
                 skipped += sent >= measure_from
         conn.close()
 
-    async with CpuMeter(pgid) as meter:
-        await asyncio.gather(*(page(n) for n in range(pages)))
+    async def mover():
+        while loop.time() < end:
+            await asyncio.sleep(changes)
+            await asyncio.to_thread(move_figures)
+
+    async with CpuMeter(pgid, redis_pid) as meter:
+        movers = [mover()] if changes else []
+        await asyncio.gather(*(page(n) for n in range(pages)), *movers)
     kinds = {e: errors.count(e) for e in set(errors)}
-    print(f"{pages} pages polling every {interval:.0f} s for {seconds:.0f} s: "
-          f"{summary(times, len(errors), seconds)} {kinds or ''}, skipped ticks {skipped}")
+    moved = f", every running task's figure moving every {changes:g} s" if changes else ""
+    print(f"{pages} pages polling every {interval:.0f} s for {seconds:.0f} s{moved}: "
+          f"{summary(times, len(errors), seconds)} {kinds or ''}, skipped ticks {skipped}, "
+          f"full answers {full} ({100 * full / max(len(times), 1):.0f} %, the rest 204)")
     print(f"  {meter.per(total)}")
 
 
@@ -437,7 +510,7 @@ async def sample_pages(port, data, pages, seconds):
     return {name: (statistics.median(t), max(t)) for name, t in times.items()}
 
 
-async def gallery(port, data, clients, seconds, pgid):
+async def gallery(port, data, clients, seconds, pgid, redis_pid=None):
     times, errors = [], 0
     end = time.perf_counter() + seconds
 
@@ -454,7 +527,7 @@ async def gallery(port, data, clients, seconds, pgid):
                 conn.close()
         conn.close()
 
-    async with CpuMeter(pgid) as meter:
+    async with CpuMeter(pgid, redis_pid) as meter:
         await asyncio.gather(*(client(n) for n in range(clients)))
     print(f"gallery first page, {clients:2d} clients as fast as answered for {seconds:.0f} s: {summary(times, errors, seconds)}")
     print(f"  {meter.per(len(times))}")

@@ -9,6 +9,15 @@ from django.test import Client
 from vidu_web.sandbox.testing import running_sandbox
 
 
+@pytest.fixture(autouse=True)
+def _fresh_progress_memo():
+    """Each test starts with no remembered usual times (progress.py keeps them a minute per
+    process; on SQLite a rolled-back team's id comes back in the next test)."""
+    from vidu_web.studio import progress
+
+    progress.forget()
+
+
 @pytest.fixture
 def sandbox():
     """The Vidu sandbox, over real HTTP, running fast (0.2 s per stage)."""

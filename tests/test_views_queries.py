@@ -1,5 +1,7 @@
 """List pages and the progress fragment run a fixed number of queries, however many items."""
 
+import re
+
 import pytest
 
 from tests.studio_helpers import HTMX, make_task
@@ -54,9 +56,18 @@ def test_progress_queries_are_fixed(alice_client, alice, team_a, size, django_as
     tasks = fill(team_a, [alice], size)
     ids = ",".join(str(t.uuid) for t in tasks)
     alice_client.get("/tasks/")
+    # session, user, membership, the tasks (with prompts), the finished ones' creations, the history
     with django_assert_num_queries(6):
         response = alice_client.get(f"/tasks/progress/?ids={ids}", **HTMX)
-    assert response.content.decode().count("data-task-id=") == 2 * size
+    html = response.content.decode()
+    assert html.count("data-task-id=") == 2 * size
+    # The next poll: the history is remembered (a minute per process); with the token the first
+    # answer carried and nothing changed, 204 after session, user and one plain query.
+    with django_assert_num_queries(5):
+        alice_client.get(f"/tasks/progress/?ids={ids}", **HTMX)
+    seen = re.search(r'data-seen="([^"]+)"', html).group(1)
+    with django_assert_num_queries(3):
+        assert alice_client.get(f"/tasks/progress/?ids={ids}", HTTP_X_PROGRESS_SEEN=seen, **HTMX).status_code == 204
 
 
 @pytest.mark.parametrize("size", [3, 30])

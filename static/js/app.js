@@ -375,8 +375,13 @@
   }
   setInterval(poll, POLL_EVERY);
   document.addEventListener("visibilitychange", poll);
+  // The poller also sends back what its last answer showed (data-seen): while none of those
+  // cards changed the answer is 204 No Content and htmx leaves the page as it is
+  // (vidu_web/studio/progress.py, "short answer").
   document.addEventListener("htmx:configRequest", function (e) {
-    if (e.detail.elt && e.detail.elt.id === "poller") e.detail.parameters.ids = window.vidu.activeIds();
+    if (!e.detail.elt || e.detail.elt.id !== "poller") return;
+    e.detail.parameters.ids = window.vidu.activeIds();
+    if (e.detail.elt.dataset.seen) e.detail.headers["X-Progress-Seen"] = e.detail.elt.dataset.seen;
   });
   // ... and "vidu:estimate" when anything the price depends on changes (teams/spend.py).
   document.addEventListener("change", function (e) {

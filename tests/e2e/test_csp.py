@@ -32,8 +32,10 @@ def test_progress_bars_show_their_width_and_the_poller_asks_every_two_seconds(br
     running = make_task(team_a, alice, state=State.PROCESSING, progress=40)
     make_task(team_a, alice)  # done: not asked for
     page = browser_pages(alice)
-    polls = []
+    polls, answers = [], []
     page.on("request", lambda r: polls.append((time.monotonic(), r.url)) if "/tasks/progress/" in r.url else None)
+    page.on("response", lambda r: answers.append((r.status, r.request.headers.get("x-progress-seen")))
+            if "/tasks/progress/" in r.url else None)
     page.goto("/tasks/")
     fill = page.locator(f'[data-task-id="{running.uuid}"] .progress-fill')
     ratio = "el => el.getBoundingClientRect().width / el.parentElement.getBoundingClientRect().width"
@@ -42,7 +44,9 @@ def test_progress_bars_show_their_width_and_the_poller_asks_every_two_seconds(br
     page.wait_for_timeout(5000)
     assert 2 <= len(polls) <= 3, polls
     assert all(url.endswith(f"?ids={running.uuid}") for _, url in polls), polls
-    # Each poll swaps the card in anew: its bar keeps its width.
+    # The first poll gets the card anew, with a token; the next send it back and, nothing having
+    # changed, get 204 No Content: the card stays as it is, and polling goes on.
+    assert answers[0] == (200, None) and all(status == 204 and seen for status, seen in answers[1:]), answers
     expect(page.locator(f'[data-task-id="{running.uuid}"] [role=progressbar]')).to_have_attribute("aria-valuenow", "40")
     assert 0.35 < page.locator(f'[data-task-id="{running.uuid}"] .progress-fill').evaluate(ratio) < 0.45
 

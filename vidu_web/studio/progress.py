@@ -16,12 +16,15 @@ partial index, so its cost does not grow with the team's history.
 
 from __future__ import annotations
 
+import hashlib
 import statistics
 import time
 from dataclasses import dataclass
 
 from django.db import connection
 from django.utils import timezone
+
+from vidu_web.teams.models import Membership
 
 from .models import ACTIVE_STATES, GenerationTask, State
 from .templatetags.studio import seconds
@@ -42,11 +45,30 @@ def kind_of(task) -> tuple:
     return (task.model, task.duration, task.resolution)
 
 
-def typical_seconds(team, tasks) -> dict[tuple, float]:
+def typical_seconds(team, tasks, memo=False) -> dict[tuple, float]:
     """Median seconds from creation to finish of the team's recent successes, per kind of the
-    active ``tasks``, in one query: a LIMIT per kind, each an index range scan."""
+    active ``tasks``, in one query: a LIMIT per kind, each an index range scan. With ``memo``
+    (the polling request, as the pipeline), each (team, kind) is read at most once a minute per
+    process, and no query is made when all are known."""
     kinds = {kind_of(t) for t in tasks if t.state in ACTIVE_STATES}
-    return typical_for_kinds(team.pk if hasattr(team, "pk") else team, kinds)
+    team_id = team.pk if hasattr(team, "pk") else team
+    if not memo:
+        return typical_for_kinds(team_id, kinds)
+    now = time.monotonic()
+    known, missing = {}, set()
+    for kind in kinds:
+        hit = _memo.get((team_id, *kind))
+        if hit and now - hit[0] < MEMO_SECONDS:
+            if hit[1] is not None:
+                known[kind] = hit[1]
+        else:
+            missing.add(kind)
+    if missing:
+        found = typical_for_kinds(team_id, missing)
+        for kind in missing:
+            _remember((team_id, *kind), now, found.get(kind))
+        known.update(found)
+    return known
 
 
 def typical_for_kinds(team_id, kinds) -> dict[tuple, float]:
@@ -89,10 +111,14 @@ def typical_for(task) -> float | None:
     if hit and now - hit[0] < MEMO_SECONDS:
         return hit[1]
     value = typical_for_kinds(task.team_id, {kind_of(task)}).get(kind_of(task))
+    _remember(key, now, value)
+    return value
+
+
+def _remember(key, now, value) -> None:
     if len(_memo) > 10_000:
         _memo.clear()
     _memo[key] = (now, value)
-    return value
 
 
 def forget() -> None:
@@ -165,10 +191,95 @@ def _waiting_note(task, now) -> str:
     return f"Vidu had a problem; next try in {seconds(wait)}"
 
 
-def attach_progress(team, tasks, now=None):
-    """Set ``task.p`` (a Progress) on each task; one query at most."""
-    typical = typical_seconds(team, tasks)
+def attach_progress(team, tasks, now=None, memo=False):
+    """Set ``task.p`` (a Progress) on each task; one query at most (none when ``memo`` knows them)."""
+    typical = typical_seconds(team, tasks, memo=memo)
     now = now or timezone.now()
     for task in tasks:
         task.p = progress_of(task, typical, now)
     return tasks
+
+
+# --- the polling request's short answer ---------------------------------------------------------
+# Every open page asks for its running cards every 2 s; most of the time none of them changed. So
+# each full answer carries a "seen" token (the poller's data-seen, sent back by static/js/app.js
+# as the X-Progress-Seen header): the team, when it was made, and a digest of SEEN_FIELDS of the
+# tasks it showed. A poll whose token is younger than REFRESH_SECONDS and whose tasks still have
+# the same digest is answered 204 No Content, which htmx swaps nothing for, after one small query
+# (``seen_tasks``) instead of six and a render.
+#
+# What "unchanged" means: none of the tasks the poll would show changed state, Vidu's figure,
+# error, attempts, start, finish or credits, none appeared (a new running task) or went (deleted,
+# finished and no longer asked for), and the user still works in the token's team. Those changes
+# show at the next poll, as before. What moves with time alone (the elapsed time, the time left,
+# the estimated bar of a task Vidu gives no figure for, a retry's countdown) is redrawn every
+# REFRESH_SECONDS instead of every poll; the bar still never moves backwards (a 204 keeps it).
+REFRESH_SECONDS = 10
+SEEN_HEADER = "X-Progress-Seen"
+SEEN_FIELDS = ("uuid", "state", "progress", "err_code", "attempts", "started_at", "finished_at", "credits")
+
+
+@dataclass(frozen=True)
+class Seen:
+    team_id: int
+    at: int  # time.time() when the answer was made, in whole seconds
+    digest: str
+
+    def __str__(self):
+        return f"{self.team_id}:{self.at}:{self.digest}"
+
+    def fresh(self, now: float) -> bool:
+        return 0 <= now - self.at < REFRESH_SECONDS
+
+    @classmethod
+    def parse(cls, value: str):
+        """The token a page sent back, or None for anything else (a client can only forge a
+        token for its own tasks, and then only gets no news for up to REFRESH_SECONDS)."""
+        team, _, rest = value.partition(":")
+        at, _, digest = rest.partition(":")
+        if not (team.isdigit() and at.isdigit() and len(digest) == 16 and len(team) < 20 and len(at) < 20):
+            return None
+        if int(team) > 2**63 - 1:  # no key is that large, and SQLite can't even bind it
+            return None
+        return cls(int(team), int(at), digest)
+
+
+def digest(tasks) -> str:
+    """What a page shows of ``tasks`` that changes other than with time, as 16 hex digits."""
+    parts = []
+    for task in tasks:
+        for name in SEEN_FIELDS:
+            value = getattr(task, name)
+            parts.append(str(value.timestamp() if hasattr(value, "timestamp") else value))
+    return hashlib.blake2b("|".join(parts).encode(), digest_size=8).hexdigest()
+
+
+def seen_for(team_id, tasks, now: float) -> Seen:
+    return Seen(team_id, int(now), digest(tasks))
+
+
+def seen_tasks(user_id, team_id, uuids):
+    """SEEN_FIELDS of the tasks the polling request shows (queries.progress_tasks: the user's
+    running tasks in the team plus those asked for, newest first, at most 100), provided the user
+    is still a member of the team: one plain query, without the ORM's cost of building it (it
+    runs on nearly every poll). The rows go through the model's converters, as the full answer's
+    do, so both make the same digest."""
+    meta = GenerationTask._meta
+    qn = connection.ops.quote_name
+    column = {name: qn(meta.get_field(name).column) for name in ("id", "team", "creator", "deleted_at", "created_at",
+                                                                    *SEEN_FIELDS)}
+    uuid_field = meta.get_field("uuid")
+    wanted = [uuid_field.get_db_prep_value(value, connection) for value in uuids]
+    members = Membership._meta
+    sql = (
+        f"SELECT {', '.join(column[name] for name in ('id', *SEEN_FIELDS))} FROM {qn(meta.db_table)} t"
+        f" WHERE t.{column['team']} = %s AND t.{column['creator']} = %s AND t.{column['deleted_at']} IS NULL"
+        f" AND (t.{column['state']} IN ({', '.join(['%s'] * len(ACTIVE_STATES))})"
+        + (f" OR t.{column['uuid']} IN ({', '.join(['%s'] * len(wanted))})" if wanted else "")
+        + f") AND EXISTS (SELECT 1 FROM {qn(members.db_table)} m"
+        f" WHERE m.{qn(members.get_field('team').column)} = t.{column['team']}"
+        f" AND m.{qn(members.get_field('user').column)} = %s)"
+        f" ORDER BY t.{column['created_at']} DESC, t.{column['id']} DESC LIMIT 100"
+    )
+    states = [state.value for state in ACTIVE_STATES]
+    return list(GenerationTask.objects.raw(sql, [team_id, user_id, *states, *wanted, user_id]))

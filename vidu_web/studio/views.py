@@ -7,6 +7,7 @@ named partial and plain requests with the whole page.
 
 from __future__ import annotations
 
+import time
 import uuid
 from urllib.parse import urlencode, urlsplit
 
@@ -14,7 +15,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +23,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from vidu_web.teams import audit, spend
+from vidu_web.teams.access import SESSION_KEY as TEAM_SESSION_KEY
 from vidu_web.teams.access import membership_in
 from vidu_web.vidu import catalog, images
 
@@ -29,7 +31,7 @@ from . import library_views, queries, services
 from .forms import CreateForm, ExtendForm, UpscaleForm, initial_from_task, seed_of
 from .models import ACTIVE_STATES, Favorite, Project, Review, State
 from .names import download_name
-from .progress import attach_progress
+from .progress import SEEN_HEADER, Seen, attach_progress, digest, seen_for, seen_tasks
 
 TASKS_PER_PAGE = 20
 GALLERY_PER_PAGE = 24
@@ -271,16 +273,24 @@ def tasks(request):
 
 @require_GET
 def progress(request):
-    """The one polling request: fresh cards for every running task the page shows."""
+    """The one polling request: fresh cards for every running task the page shows, or 204 No
+    Content when none changed since the answer the page last got (progress.py, "short answer")."""
     uuids = []
     for value in request.GET.get("ids", "").split(",")[:100]:
         try:
             uuids.append(uuid.UUID(value.strip()))
         except ValueError:
             continue
-    items = list(queries.progress_tasks(request.user, request.team, uuids)) if uuids else []
-    attach_progress(request.team, items)
-    context = {"tasks": items, "polling": any(t.is_active for t in items)}
+    now = time.time()
+    seen = Seen.parse(request.headers.get(SEEN_HEADER, ""))
+    if seen and uuids and seen.fresh(now) and request.session.get(TEAM_SESSION_KEY, seen.team_id) == seen.team_id:
+        # The token's team, checked by the query (still a member?): request.team would cost a query.
+        if digest(seen_tasks(request.user.pk, seen.team_id, uuids)) == seen.digest:
+            return HttpResponse(status=204)
+    items = queries.progress_tasks(request.user, request.team, uuids) if uuids else []
+    attach_progress(request.team, items, memo=True)
+    context = {"tasks": items, "polling": any(t.is_active for t in items),
+               "seen": seen_for(request.team.pk, items, now) if items else ""}
     return render(request, "studio/tasks.html#progress", context)
 
 
