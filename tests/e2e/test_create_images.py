@@ -37,7 +37,8 @@ def test_an_image_left_behind_by_text_mode_never_blocks_generate(browser_pages, 
     for made in (1, 2):  # "on every try"
         page.get_by_role("button", name="Generate").click()
         wait_for(lambda made=made: GenerationTask.objects.filter(prompt__text="A lighthouse at dusk").count() == made,
-                 10, message=f"text task {made}")
+                 20, message=f"text task {made}")
+        expect(page.locator(".alert-success")).to_be_visible()  # the answer is on screen before the next try
     assert page.locator("#images-error").count() == 0
     assert page.locator(".alert-success").inner_text().count("left out") == 0  # nothing was sent
     assert [t.mode for t in GenerationTask.objects.all()] == ["text2video", "text2video"]
