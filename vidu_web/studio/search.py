@@ -1,16 +1,19 @@
-"""Gallery search: every word of the query must appear in the prompt, in any order, ignoring case
-and accents ("FOX snow" finds "A red fox trots through the snow", "cafe" finds "café").
+"""Gallery search: every word of the query must appear in the prompt, the project's name or a
+comment, in any order, ignoring case and accents ("FOX snow" finds "A red fox trots through the
+snow", "cafe" finds "café").
 
 The folding happens in the database on both sides of the match, so the prompt and the words are
 folded by the same function: PostgreSQL's ``vidu_fold`` (``unaccent(lower())`` declared
 immutable, made by migration 0009 so that an index can hold it), and on SQLite a Python
 function registered on each connection (``register``).
 
-An index keeps a search fast however large the library (migration 0009):
-- PostgreSQL: a pg_trgm GIN index on ``vidu_fold(prompt.text)``; each word is a ``LIKE
-  '%word%'`` on that expression, which the index answers (words of three letters or more).
-- SQLite: an FTS5 table with the trigram tokenizer over the folded prompts, kept by triggers;
-  its MATCH narrows the rows, and the exact test below still decides (so short words, which a
+Indexes keep a search fast however large the library (migrations 0012 for prompts, 0014 for
+project names and comments):
+- PostgreSQL: pg_trgm GIN indexes on ``vidu_fold(prompt.text)``, ``vidu_fold(project.name)``
+  and ``vidu_fold(comment.body)``; each word is a ``LIKE '%word%'`` on those expressions, which
+  the indexes answer (words of three letters or more).
+- SQLite: FTS5 tables with the trigram tokenizer over the same folded texts, kept by triggers;
+  their MATCH narrows the rows, and the exact test below still decides (so short words, which a
   trigram index can't hold, match as before).
 """
 
@@ -62,36 +65,66 @@ def words(query: str) -> list[str]:
     return list(dict.fromkeys(query.split()))[:MAX_WORDS]
 
 
-def matching(queryset, query: str):
-    """``queryset`` (of tasks) narrowed to those whose searchable text holds every word of
-    ``query``, case and accents aside; a word is matched as typed (% and _ are no wildcards).
+def matching(queryset, query: str, user):
+    """``queryset`` (of tasks ``user`` may see) narrowed to those whose searchable text holds
+    every word of ``query``, case and accents aside; a word is matched as typed (% and _ are no
+    wildcards).
 
     Where each word may be found is ``_word_sources``: the prompt, the project's name and the
     comments, each one more alternative per word, so that "fox approved" finds a fox whose
-    comment says "approved"."""
+    comment says "approved". Only text ``user`` may read counts: a project's name only if
+    the project is visible to them (a video of someone else's private project is theirs to
+    see, its project's name is not), a comment only on a video they see (``queryset``)."""
     found = words(query)
     if connection.vendor == "sqlite":
-        return _matching_sqlite(queryset, found)
-    return queryset.filter(*[_word_sources(word) for word in found])
+        return _matching_sqlite(queryset, found, user)
+    return queryset.filter(*[_word_sources(word, user) for word in found])
 
 
-def _word_sources(word: str) -> Q:
-    """Where ``word`` may appear for a task to match: its prompt, its project's name or one of
-    its comments (an EXISTS, so that a task with many comments is still one row)."""
-    from .library import Comment
+def _visible_project(user, prefix="project__") -> Q:
+    """The project (through ``prefix``) is one ``user`` may see: the team's, or their own private one."""
+    return Q(**{prefix + "is_private": False}) | Q(**{prefix + "creator": user})
 
+
+def _word_sources(word: str, user) -> Q:
+    """Where ``word`` may appear for a task to match: its prompt, its project's name (a project
+    ``user`` may see) or one of its comments.
+
+    A word the trigram indexes hold (three letters or more) is looked up in the project and
+    comment tables' own indexes, once per search: ``project IN (projects named so)`` and ``id IN
+    (tasks commented so)`` (PostgreSQL's hashed subplans, SQLite's materialised lists), not a
+    test repeated on every row. A shorter one is tested on each row (a join for the project, an
+    EXISTS for the comments, so that a task with many comments is still one row)."""
+    from .library import Comment, Project
+
+    if len(fold(word)) >= TRIGRAM:
+        projects = Project.objects.filter(_contains("name", word, "studio_project"), _visible_project(user, ""))
+        commented = Comment.objects.filter(_contains("body", word, "studio_comment")).values("task_id")
+        return (_contains("prompt__text", word) | Q(project_id__in=projects.values("pk"))
+                | Q(pk__in=commented))
     in_comment = Comment.objects.filter(Q(task=OuterRef("pk")) & _contains("body", word))
-    return _contains("prompt__text", word) | _contains("project__name", word) | Q(Exists(in_comment))
+    in_project = _contains("project__name", word) & _visible_project(user)
+    return _contains("prompt__text", word) | in_project | Q(Exists(in_comment))
 
 
-def _contains(field: str, word: str):
+def _contains(field: str, word: str, fts_of: str = ""):
     """``field`` holds ``word``, both folded. On PostgreSQL a LIKE the trigram index answers
     (its pattern is a constant once planned: vidu_fold is immutable, the escaping too); on
-    SQLite INSTR (see ``_matching_sqlite`` for its index)."""
+    SQLite INSTR, narrowed first by ``fts_of``'s FTS5 table when given (a table of migration
+    0014 whose rows are ``field``'s, for a word of three letters or more; see
+    ``_matching_sqlite`` for the prompts')."""
     needle = Folded(Value(word, output_field=TextField()))
     if connection.vendor == "postgresql":
         return Q(Contains(Folded(field), needle))
-    return Q(GreaterThan(StrIndex(Folded(field), needle), 0))
+    exact = Q(GreaterThan(StrIndex(Folded(field), needle), 0))
+    if fts_of:
+        return Q(pk__in=RawSQL(f"SELECT rowid FROM {fts_of}_fts WHERE {fts_of}_fts MATCH %s", [_phrase(word)])) & exact
+    return exact
+
+
+def _phrase(word: str) -> str:
+    """``word`` folded, as one FTS5 phrase (quotes doubled: no operator can slip in)."""
+    return '"' + fold(word).replace('"', '""') + '"'
 
 
 # Three characters: the shortest word a trigram index holds.
@@ -103,15 +136,13 @@ TRIGRAM = 3
 FEW = 300
 
 
-def _matching_sqlite(queryset, found):
+def _matching_sqlite(queryset, found, user):
     """SQLite's planner can't weigh an FTS5 match against the gallery's ordered index, so we
-    ask the FTS table first (one short query) and choose. When project names and comments join
-    ``_word_sources``, their text goes into the FTS table too (one row per task's searchable
-    text), or this narrowing would drop tasks matched only through them.
+    ask the prompts' FTS table first (one short query) and choose.
 
-    The FTS table holds prompts only; a task whose words come partly from its project's name or
-    its comments is found as a candidate through those (small tables, scanned: a team has far
-    fewer projects and comments than videos), and every word is then tested exactly."""
+    A task whose words come partly from its project's name or its comments is a candidate
+    through those tables' own FTS tables (migration 0014: any one of the words), and every word
+    is then tested exactly (``_word_sources``)."""
     from .library import Comment, Project
 
     long_words = [word for word in found if len(fold(word)) >= TRIGRAM]
@@ -119,22 +150,21 @@ def _matching_sqlite(queryset, found):
         ids = _fts_ids(long_words, FEW + 1)
         if len(ids) <= FEW:
             ids_sql = RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])  # one parameter, never empty
-            any_word = Q()
-            for word in long_words:
-                any_word |= _contains("name", word)
-            in_projects = Project.objects.filter(any_word).values("pk")
-            any_word = Q()
-            for word in long_words:
-                any_word |= _contains("body", word)
-            commented = Comment.objects.filter(any_word).values("task_id")
+            any_word = " OR ".join(_phrase(word) for word in long_words)
+            in_projects = Project.objects.filter(
+                Q(pk__in=RawSQL("SELECT rowid FROM studio_project_fts WHERE studio_project_fts MATCH %s", [any_word])),
+                _visible_project(user, "")).values("pk")
+            commented = Comment.objects.filter(
+                pk__in=RawSQL("SELECT rowid FROM studio_comment_fts WHERE studio_comment_fts MATCH %s", [any_word])
+            ).values("task_id")
             candidates = Q(prompt_id__in=ids_sql) | Q(project_id__in=in_projects) | Q(pk__in=commented)
-            return queryset.filter(candidates, *[_word_sources(word) for word in found])
-    return queryset.filter(*[_word_sources(word) for word in found])
+            return queryset.filter(candidates, *[_word_sources(word, user) for word in found])
+    return queryset.filter(*[_word_sources(word, user) for word in found])
 
 
 def _fts_ids(long_words, limit):
     """Ids of prompts holding every one of ``long_words`` (folded), at most ``limit``."""
-    expression = " AND ".join('"' + fold(word).replace('"', '""') + '"' for word in long_words)
+    expression = " AND ".join(_phrase(word) for word in long_words)
     with connection.cursor() as cursor:
         cursor.execute("SELECT rowid FROM studio_prompt_fts WHERE studio_prompt_fts MATCH %s LIMIT %s",
                        [expression, limit])
