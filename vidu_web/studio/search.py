@@ -40,7 +40,10 @@ def fold(text):
     letters, lower-case (SQLite's own lower() knows only ASCII)."""
     if text is None:
         return None
-    decomposed = unicodedata.normalize("NFKD", str(text).translate(_EXTRA))
+    text = str(text)
+    if text.isascii():  # most prompts: nothing to decompose or fold, and ten times faster
+        return text.lower()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_EXTRA))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
 
 
@@ -65,7 +68,7 @@ def words(query: str) -> list[str]:
     return list(dict.fromkeys(query.split()))[:MAX_WORDS]
 
 
-def matching(queryset, query: str, user):
+def matching(queryset, query: str, user, team=None):
     """``queryset`` (of tasks ``user`` may see) narrowed to those whose searchable text holds
     every word of ``query``, case and accents aside; a word is matched as typed (% and _ are no
     wildcards).
@@ -74,10 +77,11 @@ def matching(queryset, query: str, user):
     comments, each one more alternative per word, so that "fox approved" finds a fox whose
     comment says "approved". Only text ``user`` may read counts: a project's name only if
     the project is visible to them (a video of someone else's private project is theirs to
-    see, its project's name is not), a comment only on a video they see (``queryset``)."""
+    see, its project's name is not), a comment only on a video they see (``queryset``).
+    ``team``, the team ``queryset`` holds, lets SQLite start a rare search from its matches."""
     found = words(query)
     if connection.vendor == "sqlite":
-        return _matching_sqlite(queryset, found, user)
+        return _matching_sqlite(queryset, found, user, team)
     return queryset.filter(*[_word_sources(word, user) for word in found])
 
 
@@ -95,31 +99,62 @@ def _word_sources(word: str, user) -> Q:
     (tasks commented so)`` (PostgreSQL's hashed subplans, SQLite's materialised lists), not a
     test repeated on every row. A shorter one is tested on each row (a join for the project, an
     EXISTS for the comments, so that a task with many comments is still one row)."""
-    from .library import Comment, Project
+    from .library import Comment
 
     if len(fold(word)) >= TRIGRAM:
-        projects = Project.objects.filter(_contains("name", word, "studio_project"), _visible_project(user, ""))
-        commented = Comment.objects.filter(_contains("body", word, "studio_comment")).values("task_id")
-        return (_contains("prompt__text", word) | Q(project_id__in=projects.values("pk"))
-                | Q(pk__in=commented))
+        return (_contains("prompt__text", word) | Q(project_id__in=_projects_holding([word], user))
+                | Q(pk__in=_commented_with([word])))
     in_comment = Comment.objects.filter(Q(task=OuterRef("pk")) & _contains("body", word))
     in_project = _contains("project__name", word) & _visible_project(user)
     return _contains("prompt__text", word) | in_project | Q(Exists(in_comment))
 
 
-def _contains(field: str, word: str, fts_of: str = ""):
+# The two lookups below are written in SQL: as querysets they cost more to build and compile
+# (about 1 ms a search word) than the database takes to answer them. Each one reads its
+# table's trigram index: PostgreSQL's GIN on the folded text, SQLite's FTS5 table.
+
+
+def _holds(column: str, word: str, fts_table: str):
+    """SQL (and its parameters) saying that ``column`` holds ``word``, both folded, for a word
+    of three letters or more; ``fts_table`` is the table's FTS5 table on SQLite."""
+    if connection.vendor == "postgresql":
+        # % and _ are no wildcards here; vidu_fold leaves the backslashes that escape them.
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return f"VIDU_FOLD({column}) LIKE '%%' || VIDU_FOLD(%s) || '%%'", [escaped]
+    return (f"id IN (SELECT rowid FROM {fts_table} WHERE {fts_table} MATCH %s) "
+            f"AND INSTR(VIDU_FOLD({column}), VIDU_FOLD(%s)) > 0", [_phrase(word), word])
+
+
+def _projects_holding(found, user) -> RawSQL:
+    """Ids of the projects ``user`` may see whose name holds one of ``found``."""
+    from .library import Project
+
+    conditions, params = _any_of("name", found, "studio_project_fts")
+    return RawSQL(f"SELECT id FROM {Project._meta.db_table} WHERE ({conditions}) "
+                  "AND (NOT is_private OR creator_id = %s)", [*params, user.pk])
+
+
+def _commented_with(found) -> RawSQL:
+    """Ids of the tasks with a comment holding one of ``found``."""
+    from .library import Comment
+
+    conditions, params = _any_of("body", found, "studio_comment_fts")
+    return RawSQL(f"SELECT task_id FROM {Comment._meta.db_table} WHERE {conditions}", params)
+
+
+def _any_of(column, found, fts_table):
+    parts = [_holds(column, word, fts_table) for word in found]
+    return " OR ".join(f"({sql})" for sql, _ in parts), [param for _, params in parts for param in params]
+
+
+def _contains(field: str, word: str):
     """``field`` holds ``word``, both folded. On PostgreSQL a LIKE the trigram index answers
     (its pattern is a constant once planned: vidu_fold is immutable, the escaping too); on
-    SQLite INSTR, narrowed first by ``fts_of``'s FTS5 table when given (a table of migration
-    0014 whose rows are ``field``'s, for a word of three letters or more; see
-    ``_matching_sqlite`` for the prompts')."""
+    SQLite INSTR (see ``_matching_sqlite`` for its index)."""
     needle = Folded(Value(word, output_field=TextField()))
     if connection.vendor == "postgresql":
         return Q(Contains(Folded(field), needle))
-    exact = Q(GreaterThan(StrIndex(Folded(field), needle), 0))
-    if fts_of:
-        return Q(pk__in=RawSQL(f"SELECT rowid FROM {fts_of}_fts WHERE {fts_of}_fts MATCH %s", [_phrase(word)])) & exact
-    return exact
+    return Q(GreaterThan(StrIndex(Folded(field), needle), 0))
 
 
 def _phrase(word: str) -> str:
@@ -136,36 +171,39 @@ TRIGRAM = 3
 FEW = 300
 
 
-def _matching_sqlite(queryset, found, user):
+def _matching_sqlite(queryset, found, user, team):
     """SQLite's planner can't weigh an FTS5 match against the gallery's ordered index, so we
-    ask the prompts' FTS table first (one short query) and choose.
-
-    A task whose words come partly from its project's name or its comments is a candidate
-    through those tables' own FTS tables (migration 0014: any one of the words), and every word
-    is then tested exactly (``_word_sources``)."""
-    from .library import Comment, Project
-
+    ask the FTS tables first (one short query) and choose: up to FEW candidate tasks, the
+    search starts from them (looked up by id, then sorted); beyond, matches are dense and the
+    gallery's own order is walked, each row tested exactly (``_word_sources``)."""
     long_words = [word for word in found if len(fold(word)) >= TRIGRAM]
-    if long_words:
-        ids = _fts_ids(long_words, FEW + 1)
+    if long_words and team is not None:
+        ids = _candidate_ids(long_words, user, team, FEW + 1)
         if len(ids) <= FEW:
             ids_sql = RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])  # one parameter, never empty
-            any_word = " OR ".join(_phrase(word) for word in long_words)
-            in_projects = Project.objects.filter(
-                Q(pk__in=RawSQL("SELECT rowid FROM studio_project_fts WHERE studio_project_fts MATCH %s", [any_word])),
-                _visible_project(user, "")).values("pk")
-            commented = Comment.objects.filter(
-                pk__in=RawSQL("SELECT rowid FROM studio_comment_fts WHERE studio_comment_fts MATCH %s", [any_word])
-            ).values("task_id")
-            candidates = Q(prompt_id__in=ids_sql) | Q(project_id__in=in_projects) | Q(pk__in=commented)
-            return queryset.filter(candidates, *[_word_sources(word, user) for word in found])
+            return queryset.filter(Q(pk__in=ids_sql), *[_word_sources(word, user) for word in found])
     return queryset.filter(*[_word_sources(word, user) for word in found])
 
 
-def _fts_ids(long_words, limit):
-    """Ids of prompts holding every one of ``long_words`` (folded), at most ``limit``."""
-    expression = " AND ".join(_phrase(word) for word in long_words)
+def _candidate_ids(long_words, user, team, limit):
+    """Ids of ``team``'s tasks that may hold every one of ``long_words``, at most ``limit``: those
+    whose prompt holds them all, those in a project (that ``user`` may see) named with one of
+    them, those with a comment holding one. Each through its FTS table, read as a stream so
+    that ``limit`` stops it early."""
+    from .models import GenerationTask
+
+    tasks = GenerationTask._meta.db_table
+    projects, commented = _projects_holding(long_words, user), _commented_with(long_words)
+    sql = (f"SELECT t.id FROM studio_prompt_fts f JOIN {tasks} t ON t.prompt_id = f.rowid "
+           f"WHERE studio_prompt_fts MATCH %s AND t.team_id = %s "
+           # CROSS JOIN keeps this order (projects, then their tasks by index) and "+" keeps
+           # SQLite off the team's index: with few tasks in projects, its statistics would
+           # otherwise have it read every task of the team.
+           f"UNION ALL SELECT t.id FROM ({projects.sql}) p CROSS JOIN {tasks} t ON t.project_id = p.id "
+           f"WHERE +t.team_id = %s "
+           f"UNION ALL SELECT task_id FROM ({commented.sql}) LIMIT %s")
+    params = [" AND ".join(_phrase(word) for word in long_words), team.pk, *projects.params, team.pk,
+              *commented.params, limit]
     with connection.cursor() as cursor:
-        cursor.execute("SELECT rowid FROM studio_prompt_fts WHERE studio_prompt_fts MATCH %s LIMIT %s",
-                       [expression, limit])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(sql, params)
+        return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
