@@ -16,6 +16,7 @@ from django import template
 from django.core.files.storage import FileSystemStorage, default_storage
 from django.urls import reverse
 from django.utils.encoding import filepath_to_uri
+from django.utils.functional import empty
 from django.utils.safestring import mark_safe
 
 from vidu_web.studio.library import Review
@@ -42,15 +43,20 @@ def ratio_of(width, height, asked="") -> str:
     return asked if asked in RATIO_CLASS else "16:9"
 
 
-def media_url(name: str) -> str:
-    """``default_storage.url(name)``, without its ``urljoin`` on the filesystem (two URL parses
-    a call, 48 calls a page): there a stored name (no "." or ".." segment, as storage makes
-    them) joins its base by plain concatenation."""
-    if isinstance(default_storage, FileSystemStorage):
+def _media_urls():
+    """``default_storage.url`` for a page of tiles: on the filesystem without its ``urljoin``
+    (two URL parses a call, 48 calls a page) and its proxy's lookups; a stored name (no "." or
+    ".." segment, as storage makes them) joins the base by plain concatenation there."""
+    storage = default_storage._wrapped if default_storage._wrapped is not empty else default_storage
+    if not isinstance(storage, FileSystemStorage):
+        return storage.url
+    base = storage.base_url
+
+    def url(name):
         path = filepath_to_uri(name).lstrip("/")
-        if "/." not in "/" + path:
-            return default_storage.base_url + path
-    return default_storage.url(name)
+        return base + path if "/." not in "/" + path else storage.url(name)
+
+    return url
 
 
 # One tile, as the gallery's ``items`` partial printed it in a template loop (the same markup).
@@ -75,24 +81,27 @@ PRIVATE = '<span class="tile-private" title="Only you can see it">Private</span>
 FAVORITE = '<span class="fav-mark" title="In your favourites">★<span class="visually-hidden"> favourite</span></span>'
 VIDEO = '<video src="{}"{} preload="none" muted loop playsinline tabindex="-1"></video>'
 REVIEW_LABELS = dict(Review.choices)
+DRAFT = str(Review.DRAFT.value)
+NO_FILE = {"video": "", "cover": "", "width": None, "height": None}  # a task without a stored creation
 
 
-def _tile(row, video_path) -> str:
+def _tile(row, video_path, media_url) -> str:
     """One tile's markup; every text from the row is escaped (numbers are printed as numbers)."""
     text = row["text"] or "(no prompt)"
     uuid = str(row["uuid"])
-    ratio = ratio_of(row.get("width"), row.get("height"), row.get("aspect_ratio") or "")
+    file = row["file"] or NO_FILE
+    ratio = ratio_of(file["width"], file["height"], row.get("aspect_ratio") or "")
     label = escape(text[:80])
     # A draft is every video's start: only a status someone set is worth a badge.
-    review = row.get("review_status") or Review.DRAFT
+    review = row.get("review_status") or DRAFT
     review_badge = ""
-    if review != Review.DRAFT:
+    if review != DRAFT:
         review_badge = f'<span class="tile-review review-{escape(review)}">{escape(REVIEW_LABELS[review])}</span>'
     versions = row.get("stacked") or 1  # only when the gallery folds families
     video = ""
-    if row["video_name"]:
-        poster = f' poster="{escape(media_url(row["cover_name"]))}"' if row["cover_name"] else ""
-        video = VIDEO.format(escape(media_url(row["video_name"])), poster)
+    if file["video"]:
+        poster = f' poster="{escape(media_url(file["cover"]))}"' if file["cover"] else ""
+        video = VIDEO.format(escape(media_url(file["video"])), poster)
     model = MODELS[row["model"]].label if row["model"] in MODELS else row["model"]
     return TILE.format(
         ratio_class=RATIO_CLASS[ratio],
@@ -119,5 +128,5 @@ def _tile(row, video_path) -> str:
 @register.filter
 def gallery_tiles(rows):
     """The tiles of ``rows`` (``queries.gallery``'s), as markup ready to print."""
-    video_path = reverse("video", args=[PLACEHOLDER])
-    return mark_safe("".join(_tile(row, video_path) for row in rows))  # noqa: S308 (every text escaped in _tile)
+    video_path, media_url = reverse("video", args=[PLACEHOLDER]), _media_urls()
+    return mark_safe("".join(_tile(row, video_path, media_url) for row in rows))  # noqa: S308 (every text escaped in _tile)
