@@ -90,7 +90,7 @@ def gallery(user, team, filters: GalleryFilters):
         .annotate(is_favorite=Exists(Favorite.objects.filter(user=user, task=OuterRef("pk"))))
     )
     if filters.q:
-        tasks = search.matching(tasks, filters.q, user, team)
+        tasks = search.matching(tasks, filters.q, user)
     if filters.creator:
         tasks = tasks.filter(creator__username=filters.creator)
     if filters.mode:

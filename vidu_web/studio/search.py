@@ -68,7 +68,7 @@ def words(query: str) -> list[str]:
     return list(dict.fromkeys(query.split()))[:MAX_WORDS]
 
 
-def matching(queryset, query: str, user, team=None):
+def matching(queryset, query: str, user):
     """``queryset`` (of tasks ``user`` may see) narrowed to those whose searchable text holds
     every word of ``query``, case and accents aside; a word is matched as typed (% and _ are no
     wildcards).
@@ -77,11 +77,10 @@ def matching(queryset, query: str, user, team=None):
     comments, each one more alternative per word, so that "fox approved" finds a fox whose
     comment says "approved". Only text ``user`` may read counts: a project's name only if
     the project is visible to them (a video of someone else's private project is theirs to
-    see, its project's name is not), a comment only on a video they see (``queryset``).
-    ``team``, the team ``queryset`` holds, lets SQLite start a rare search from its matches."""
+    see, its project's name is not), a comment only on a video they see (``queryset``)."""
     found = words(query)
     if connection.vendor == "sqlite":
-        return _matching_sqlite(queryset, found, user, team)
+        return _matching_sqlite(queryset, found, user)
     return queryset.filter(*[_word_sources(word, user) for word in found])
 
 
@@ -171,39 +170,42 @@ TRIGRAM = 3
 FEW = 300
 
 
-def _matching_sqlite(queryset, found, user, team):
+def _matching_sqlite(queryset, found, user):
     """SQLite's planner can't weigh an FTS5 match against the gallery's ordered index, so we
-    ask the FTS tables first (one short query) and choose: up to FEW candidate tasks, the
-    search starts from them (looked up by id, then sorted); beyond, matches are dense and the
-    gallery's own order is walked, each row tested exactly (``_word_sources``)."""
+    ask the prompts' FTS table first (one short query) and choose: up to FEW prompts hold every
+    word, the search starts from their tasks and those found through project names and comments
+    (``_candidates``: looked up by id, then sorted); beyond, matches are dense and the gallery's
+    own order is walked, each row tested exactly (``_word_sources``)."""
     long_words = [word for word in found if len(fold(word)) >= TRIGRAM]
-    if long_words and team is not None:
-        ids = _candidate_ids(long_words, user, team, FEW + 1)
-        if len(ids) <= FEW:
-            ids_sql = RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])  # one parameter, never empty
-            return queryset.filter(Q(pk__in=ids_sql), *[_word_sources(word, user) for word in found])
+    if long_words:
+        prompt_ids = _fts_ids(long_words, FEW + 1)
+        if len(prompt_ids) <= FEW:
+            return queryset.filter(Q(pk__in=_candidates(prompt_ids, long_words, user)),
+                                   *[_word_sources(word, user) for word in found])
     return queryset.filter(*[_word_sources(word, user) for word in found])
 
 
-def _candidate_ids(long_words, user, team, limit):
-    """Ids of ``team``'s tasks that may hold every one of ``long_words``, at most ``limit``: those
-    whose prompt holds them all, those in a project (that ``user`` may see) named with one of
-    them, those with a comment holding one. Each through its FTS table, read as a stream so
-    that ``limit`` stops it early."""
+def _fts_ids(long_words, limit):
+    """Ids of prompts holding every one of ``long_words`` (folded), at most ``limit``."""
+    expression = " AND ".join(_phrase(word) for word in long_words)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT rowid FROM studio_prompt_fts WHERE studio_prompt_fts MATCH %s LIMIT %s",
+                       [expression, limit])
+        return [row[0] for row in cursor.fetchall()]
+
+
+def _candidates(prompt_ids, long_words, user) -> RawSQL:
+    """Ids of the tasks that may hold every one of ``long_words``: those of ``prompt_ids``, those
+    in a project (that ``user`` may see) named with one of them, those with a comment holding
+    one. A list SQLite reads by id, so that the search starts from it."""
     from .models import GenerationTask
 
     tasks = GenerationTask._meta.db_table
     projects, commented = _projects_holding(long_words, user), _commented_with(long_words)
-    sql = (f"SELECT t.id FROM studio_prompt_fts f JOIN {tasks} t ON t.prompt_id = f.rowid "
-           f"WHERE studio_prompt_fts MATCH %s AND t.team_id = %s "
-           # CROSS JOIN keeps this order (projects, then their tasks by index) and "+" keeps
-           # SQLite off the team's index: with few tasks in projects, its statistics would
-           # otherwise have it read every task of the team.
-           f"UNION ALL SELECT t.id FROM ({projects.sql}) p CROSS JOIN {tasks} t ON t.project_id = p.id "
-           f"WHERE +t.team_id = %s "
-           f"UNION ALL SELECT task_id FROM ({commented.sql}) LIMIT %s")
-    params = [" AND ".join(_phrase(word) for word in long_words), team.pk, *projects.params, team.pk,
-              *commented.params, limit]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(dict.fromkeys(row[0] for row in cursor.fetchall()))
+    return RawSQL(
+        f"SELECT id FROM {tasks} WHERE prompt_id IN (SELECT value FROM json_each(%s)) "
+        # CROSS JOIN keeps this order (projects, then their tasks by the index of filed tasks,
+        # migration 0014), where SQLite's statistics could have it read every task.
+        f"UNION ALL SELECT t.id FROM ({projects.sql}) p CROSS JOIN {tasks} t ON t.project_id = p.id "
+        f"UNION ALL {commented.sql}",
+        [json.dumps(prompt_ids), *projects.params, *commented.params])  # json: one parameter, never empty
