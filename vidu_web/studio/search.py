@@ -4,7 +4,7 @@ snow", "cafe" finds "café").
 
 The folding happens in the database on both sides of the match, so the prompt and the words are
 folded by the same function: PostgreSQL's ``vidu_fold`` (``unaccent(lower())`` declared
-immutable, made by migration 0009 so that an index can hold it), and on SQLite a Python
+immutable, made by migration 0012 so that an index can hold it), and on SQLite a Python
 function registered on each connection (``register``).
 
 Indexes keep a search fast however large the library (migrations 0012 for prompts, 0014 for
@@ -15,6 +15,10 @@ project names and comments):
 - SQLite: FTS5 tables with the trigram tokenizer over the same folded texts, kept by triggers;
   their MATCH narrows the rows, and the exact test below still decides (so short words, which a
   trigram index can't hold, match as before).
+
+Each database's planner needs help to read them (``_matching_postgres``, ``_matching_sqlite``):
+one short query first, so that a rare word starts from the index and a common one walks the
+gallery's own order. Only text the searching user may read ever matches (``matching``).
 """
 
 from __future__ import annotations
@@ -81,7 +85,7 @@ def matching(queryset, query: str, user):
     found = words(query)
     if connection.vendor == "sqlite":
         return _matching_sqlite(queryset, found, user)
-    return queryset.filter(*[_word_sources(word, user) for word in found])
+    return _matching_postgres(queryset, found, user)
 
 
 def _visible_project(user, prefix="project__") -> Q:
@@ -89,7 +93,48 @@ def _visible_project(user, prefix="project__") -> Q:
     return Q(**{prefix + "is_private": False}) | Q(**{prefix + "creator": user})
 
 
-def _word_sources(word: str, user) -> Q:
+# At most this many project and comment hits (all words together) are put in the gallery's
+# query as lists of ids; beyond, each word's lookups stay subqueries in it.
+FEW_HITS = 500
+
+
+def _matching_postgres(queryset, found, user):
+    """PostgreSQL's planner can't estimate an OR with a subquery in it (it guesses half the rows
+    match), so a rare word would walk the whole gallery instead of reading the prompt index.
+    One short query (``hits_sql``, through the project and comment trigram indexes) says which
+    projects and commented tasks hold each word; the gallery's query then names them as lists
+    of ids, or leaves those alternatives out when there are none, the common case."""
+    long_words = [word for word in found if len(fold(word)) >= TRIGRAM]
+    hits = {}
+    if long_words:
+        sql, params = hits_sql(long_words, user, FEW_HITS + 1)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if len(rows) <= FEW_HITS:
+            hits = {word: ([], []) for word in long_words}
+            for index, kind, pk in rows:
+                hits[long_words[index]][kind].append(pk)
+    return queryset.filter(*[_word_sources(word, user, hits.get(word)) for word in found])
+
+
+def hits_sql(long_words, user, limit):
+    """SQL (and parameters) of rows (word's index, 0 for a project / 1 for a commented task, id):
+    the projects ``user`` may see named with each word, the tasks with a comment holding it."""
+    from .library import Comment, Project
+
+    parts, params = [], []
+    for index, word in enumerate(long_words):
+        in_name, name_params = _holds("name", word, "")
+        in_body, body_params = _holds("body", word, "")
+        parts.append(f"SELECT {index}, 0, id FROM {Project._meta.db_table} WHERE {in_name} "
+                     "AND (NOT is_private OR creator_id = %s)")
+        parts.append(f"SELECT {index}, 1, task_id FROM {Comment._meta.db_table} WHERE {in_body}")
+        params += [*name_params, user.pk, *body_params]
+    return " UNION ALL ".join(parts) + " LIMIT %s", [*params, limit]
+
+
+def _word_sources(word: str, user, hits=None) -> Q:
     """Where ``word`` may appear for a task to match: its prompt, its project's name (a project
     ``user`` may see) or one of its comments.
 
@@ -100,6 +145,14 @@ def _word_sources(word: str, user) -> Q:
     EXISTS for the comments, so that a task with many comments is still one row)."""
     from .library import Comment
 
+    if hits is not None:  # PostgreSQL's ids of the projects and commented tasks (_matching_postgres)
+        projects, tasks = hits
+        where = _contains("prompt__text", word)
+        if projects:
+            where |= Q(project_id__in=projects)
+        if tasks:
+            where |= Q(pk__in=tasks)
+        return where
     if len(fold(word)) >= TRIGRAM:
         return (_contains("prompt__text", word) | Q(project_id__in=_projects_holding([word], user))
                 | Q(pk__in=_commented_with([word])))
