@@ -110,12 +110,19 @@ def _matching_postgres(queryset, found, user):
         sql, params = hits_sql(long_words, user, FEW_HITS + 1)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            rows = cursor.fetchall()
-        if len(rows) <= FEW_HITS:
-            hits = {word: ([], []) for word in long_words}
-            for index, kind, pk in rows:
-                hits[long_words[index]][kind].append(pk)
+            hits = _hits(cursor.fetchall(), long_words)
     return queryset.filter(*[_word_sources(word, user, hits.get(word)) for word in found])
+
+
+def _hits(rows, long_words):
+    """``hits_sql``'s rows as {word: (project ids, commented task ids)}; none (each word's
+    lookups then stay subqueries) when there were too many to list."""
+    if len(rows) > FEW_HITS:
+        return {}
+    hits = {word: ([], []) for word in long_words}
+    for index, kind, pk in rows:
+        hits[long_words[index]][kind].append(pk)
+    return hits
 
 
 def hits_sql(long_words, user, limit):
@@ -125,8 +132,8 @@ def hits_sql(long_words, user, limit):
 
     parts, params = [], []
     for index, word in enumerate(long_words):
-        in_name, name_params = _holds("name", word, "")
-        in_body, body_params = _holds("body", word, "")
+        in_name, name_params = _holds("name", word, "studio_project_fts")
+        in_body, body_params = _holds("body", word, "studio_comment_fts")
         parts.append(f"SELECT {index}, 0, id FROM {Project._meta.db_table} WHERE {in_name} "
                      "AND (NOT is_private OR creator_id = %s)")
         parts.append(f"SELECT {index}, 1, task_id FROM {Comment._meta.db_table} WHERE {in_body}")
@@ -145,7 +152,7 @@ def _word_sources(word: str, user, hits=None) -> Q:
     EXISTS for the comments, so that a task with many comments is still one row)."""
     from .library import Comment
 
-    if hits is not None:  # PostgreSQL's ids of the projects and commented tasks (_matching_postgres)
+    if hits is not None:  # the ids of the projects and commented tasks holding the word (hits_sql)
         projects, tasks = hits
         where = _contains("prompt__text", word)
         if projects:
@@ -225,26 +232,28 @@ FEW = 300
 
 def _matching_sqlite(queryset, found, user):
     """SQLite's planner can't weigh an FTS5 match against the gallery's ordered index, so we
-    ask the prompts' FTS table first (one short query) and choose: up to FEW prompts hold every
-    word, the search starts from their tasks and those found through project names and comments
+    ask the FTS tables first (one short query) and choose: up to FEW prompts hold every word,
+    the search starts from their tasks and those found through project names and comments
     (``_candidates``: looked up by id, then sorted); beyond, matches are dense and the gallery's
-    own order is walked, each row tested exactly (``_word_sources``)."""
+    own order is walked, each row tested exactly (``_word_sources``). The same query names the
+    projects and commented tasks holding each word (``hits_sql``), so that the walk tests each
+    row against lists of ids, or against the prompt alone when there are none."""
     long_words = [word for word in found if len(fold(word)) >= TRIGRAM]
-    if long_words:
-        prompt_ids = _fts_ids(long_words, FEW + 1)
-        if len(prompt_ids) <= FEW:
-            return queryset.filter(Q(pk__in=_candidates(prompt_ids, long_words, user)),
-                                   *[_word_sources(word, user) for word in found])
-    return queryset.filter(*[_word_sources(word, user) for word in found])
-
-
-def _fts_ids(long_words, limit):
-    """Ids of prompts holding every one of ``long_words`` (folded), at most ``limit``."""
-    expression = " AND ".join(_phrase(word) for word in long_words)
+    if not long_words:
+        return queryset.filter(*[_word_sources(word, user) for word in found])
+    hits, hit_params = hits_sql(long_words, user, FEW_HITS + 1)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT rowid FROM studio_prompt_fts WHERE studio_prompt_fts MATCH %s LIMIT %s",
-                       [expression, limit])
-        return [row[0] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT 0, 2, rowid FROM (SELECT rowid FROM studio_prompt_fts WHERE studio_prompt_fts MATCH %s "
+            f"LIMIT %s) UNION ALL SELECT * FROM ({hits})",
+            [" AND ".join(_phrase(word) for word in long_words), FEW + 1, *hit_params])
+        rows = cursor.fetchall()
+    prompt_ids = [pk for _, kind, pk in rows if kind == 2]
+    hits = _hits([row for row in rows if row[1] != 2], long_words)
+    sources = [_word_sources(word, user, hits.get(word)) for word in found]
+    if len(prompt_ids) <= FEW:
+        return queryset.filter(Q(pk__in=_candidates(prompt_ids, long_words, user)), *sources)
+    return queryset.filter(*sources)
 
 
 def _candidates(prompt_ids, long_words, user) -> RawSQL:
