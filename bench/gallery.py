@@ -89,9 +89,11 @@ def main():
              "search": "gallery, two-word search (q=desert owl):     ",
              "deep": "gallery, 40 pages down (960 videos scrolled):",
              "rare search": "gallery, rare two-word search (q=shot 4242):"}
+    trivial_cpu = CPU["/accounts/password_change/done/"]
     for label, text in lines.items():
-        print(f"{text} median {times[label] * 1000:6.1f} ms  ({times[label] / trivial:.2f}x the trivial page)  "
-              f"{counts[label]} queries (at 10 videos: {small_counts[label]})")
+        print(f"{text} median {times[label] * 1000:6.1f} ms  ({times[label] / trivial:.2f}x the trivial page; "
+              f"CPU {CPU[urls[label]] / trivial_cpu:.2f}x)  {counts[label]} queries (at 10 videos: {small_counts[label]})")
+    print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     ok = all(times[label] < 3 * trivial for label in ("first page", "search", "deep")) and counts == small_counts
     print("bar (< 3x, same query counts):", "met" if ok else "NOT met")
     tmp.cleanup()
@@ -131,15 +133,22 @@ def queries_of(client, url):
 
 
 def timed(client, url, rounds):
+    """The median wall time of a request, and its median CPU time in this process (which holds
+    SQLite's work too, not PostgreSQL's): the CPU figure moves less with the machine's load."""
     for _ in range(3):
         client.get(url)
-    times = []
+    times, cpu = [], []
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         response = client.get(url)
         times.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
         assert response.status_code == 200, (url, response.status_code)
+    CPU[url] = statistics.median(cpu)
     return statistics.median(times)
+
+
+CPU = {}  # url -> median CPU time (timed)
 
 
 def fill(count, name, prefix):

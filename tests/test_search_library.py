@@ -44,3 +44,32 @@ def test_every_word_may_come_from_a_different_source_in_any_order(alice_client, 
 
 def test_others_cant_find_through_them(charlie_client, library):
     assert found(charlie_client, "approved") == set()
+
+
+@pytest.fixture
+def secret(team_a, alice, bob):
+    """Alice's private project holding a video everyone in the team sees, and Alice's private
+    video, each with a comment."""
+    heist = Project.objects.create(team=team_a, creator=alice, name="Operation Heist", is_private=True)
+    filed = make_task(team_a, bob, prompt="A quiet harbour", project=heist)
+    Comment.objects.create(task=filed, author=bob, body="lighthouse looks great")
+    hidden = make_task(team_a, alice, prompt="A locked vault", is_private=True)
+    Comment.objects.create(task=hidden, author=alice, body="zeppelin over the vault")
+    return {"filed": str(filed.uuid), "hidden": str(hidden.uuid)}
+
+
+def test_a_private_projects_name_finds_nothing_for_others(alice_client, bob_client, secret):
+    # Bob sees the harbour video, but not the project it is filed in: its name must not find it.
+    assert secret["filed"] in found(bob_client, "")
+    assert found(bob_client, "heist") == set()
+    assert found(bob_client, "harbour heist") == set()
+    assert found(alice_client, "heist") == found(alice_client, "harbour HEIST") == {secret["filed"]}
+
+
+def test_comments_match_only_where_the_video_is_seen(alice_client, bob_client, secret):
+    # A comment is shown to whoever sees the video (the project's privacy hides only its name).
+    assert "lighthouse looks great" in bob_client.get(f"/videos/{secret['filed']}/").content.decode()
+    assert found(bob_client, "lighthouse") == {secret["filed"]}
+    # Alice's private video and its comment are hers alone.
+    assert found(bob_client, "zeppelin") == found(bob_client, "vault") == set()
+    assert found(alice_client, "zeppelin") == {secret["hidden"]}
