@@ -9,6 +9,20 @@ from django.test import Client
 from vidu_web.sandbox.testing import running_sandbox
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Passwords made and checked in the tests use a fast hash: production's PBKDF2 takes about
+    0.4 s a hash here, by design, and the cast of three users is made for most tests (the
+    throttling tests alone sign in wrongly some 60 times). No test hashes a password for a
+    process of its own to check (servers and clusters the tests start get sessions, not
+    passwords; ``make run``'s demo user is made by that process), and production settings are
+    untouched: they are tested as they are (test_settings, check --deploy)."""
+    from django.test import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _fresh_progress_memo():
     """Each test starts with no remembered usual times (progress.py keeps them a minute per
