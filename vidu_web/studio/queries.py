@@ -6,6 +6,7 @@ fixed number of queries however many items it shows.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -166,6 +167,29 @@ def visible_projects(user, team=None):
     if team is not None:
         return projects.filter(team=team)
     return projects.filter(team__memberships__user=user)
+
+
+def filter_choices(user, team) -> tuple[list[str], list[tuple[str, str]]]:
+    """The gallery's filter bar's lists: the usernames of ``team``'s members, and the (uuid,
+    name) pairs of the team's projects ``user`` may see (``visible_projects``), each by name.
+
+    Two short queries in SQL: as querysets they cost about 3.0 M instructions a gallery page
+    to build and compile (a fifth of the trivial page; callgrind), these about 0.4 M."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from vidu_web.teams.models import Membership
+
+    users, memberships, projects = (get_user_model()._meta.db_table, Membership._meta.db_table,
+                                    Project._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT u.username FROM {users} u INNER JOIN {memberships} m ON m.user_id = u.id "
+                       "WHERE m.team_id = %s ORDER BY u.username", [team.pk])
+        members = [name for (name,) in cursor.fetchall()]
+        cursor.execute(f"SELECT uuid, name FROM {projects} WHERE team_id = %s AND (NOT is_private OR creator_id = %s) "
+                       "ORDER BY name", [team.pk, user.pk])
+        # SQLite holds a UUID as 32 hex digits, PostgreSQL as a uuid: the canonical text either way.
+        return members, [(str(uuid.UUID(str(pk))), name) for pk, name in cursor.fetchall()]
 
 
 def project_list(user, team):

@@ -416,14 +416,9 @@ def gallery(request):
         return render(request, "studio/gallery.html#items", context)
     if request.htmx:
         return render(request, "studio/gallery.html#results", context)
-    context.update(
-        members=request.team.members.order_by("username").values_list("username", flat=True),
-        modes=GALLERY_MODES,
-        models=GALLERY_MODELS,
-        whens=GALLERY_WHENS,
-        projects=list(queries.visible_projects(request.user, request.team).values_list("uuid", "name")),
-        reviews=Review.choices,
-    )
+    members, projects = queries.filter_choices(request.user, request.team)
+    context.update(members=members, modes=GALLERY_MODES, models=GALLERY_MODELS, whens=GALLERY_WHENS,
+                   projects=projects, reviews=Review.choices)
     return render(request, "studio/gallery.html", context)
 
 
