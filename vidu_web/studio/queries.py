@@ -161,7 +161,8 @@ def gallery(user, team, filters: GalleryFilters):
 
 # The two columns below are written in SQL: as querysets (a Subquery of JSONObject, an Exists
 # annotation) they cost about 4 M instructions a gallery page to build and compile (callgrind,
-# the first page: 33.8 M with them, 28.9 M without; the trivial page is 13.1 M). Each names the gallery's table itself, so it belongs in the
+# the first page: 33.8 M with them and two filters in team_tasks, 28.9 M without and with one;
+# the trivial page is 13.1 M). Each names the gallery's table itself, so it belongs in the
 # outermost query's select only (``gallery``'s values), never in a subquery (whose tables Django
 # renames): the favourites filter is an Exists for that reason.
 
