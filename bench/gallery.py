@@ -6,13 +6,19 @@ Django's full middleware stack with a signed-in user. The bar (design.md, "Quali
 the first page, a two-word search and a page 40 pages down each under 3x the trivial view, with
 the same number of SQL queries as in a team of 10 videos (a second team in the same database).
 
-    .venv/bin/python bench/gallery.py [--videos 100000] [--rounds 30]
+    .venv/bin/python bench/gallery.py [--videos 100000] [--rounds 30] [--instructions]
+
+--instructions (SQLite) also counts the instructions of one request of each page under
+valgrind's callgrind (``valgrind`` and a C compiler needed): a figure that doesn't move with the
+machine's load, as wall and CPU times do. Each page is asked 3 times first, then counted over 3.
 """
 
 import argparse
 import os
 import re
+import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +34,11 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--videos", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--instructions", action="store_true", help="count each request's instructions (callgrind)")
+    parser.add_argument("--counted", nargs="+", help=argparse.SUPPRESS)  # the process run under callgrind
     args = parser.parse_args()
+    if args.counted:
+        return counted(args.counted)
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-gallery-")
     server = os.environ.get("BENCH_POSTGRES", "").rstrip("/")
@@ -94,6 +104,12 @@ def main():
         print(f"{text} median {times[label] * 1000:6.1f} ms  ({times[label] / trivial:.2f}x the trivial page; "
               f"CPU {CPU[urls[label]] / trivial_cpu:.2f}x)  {counts[label]} queries (at 10 videos: {small_counts[label]})")
     print(f"load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    if args.instructions and not server:
+        connection.close()
+        trivial_url = "/accounts/password_change/done/"
+        millions = instructions(tmp.name, [trivial_url, *urls.values()])
+        print(f"instructions per request: trivial page {millions[trivial_url]:.1f} M; " + "; ".join(
+            f"{label} {millions[url]:.1f} M ({millions[url] / millions[trivial_url]:.2f}x)" for label, url in urls.items()))
     ok = all(times[label] < 3 * trivial for label in ("first page", "search", "deep")) and counts == small_counts
     print("bar (< 3x, same query counts):", "met" if ok else "NOT met")
     tmp.cleanup()
@@ -149,6 +165,62 @@ def timed(client, url, rounds):
 
 
 CPU = {}  # url -> median CPU time (timed)
+COUNTED_ROUNDS = 3
+# Callgrind's client requests, called through ctypes around the counted requests.
+CALLGRIND_C = """#include <valgrind/callgrind.h>
+void start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; CALLGRIND_TOGGLE_COLLECT; }
+void stop(void) { CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS; CALLGRIND_STOP_INSTRUMENTATION; }
+"""
+
+
+def instructions(folder, urls):
+    """{url: millions of instructions per request}, counted by callgrind in a new process on this
+    database; only the counted requests are instrumented (not Django's start)."""
+    if not shutil.which("valgrind") or not shutil.which("cc"):
+        print("--instructions: valgrind and cc are needed")
+        return {url: float("nan") for url in urls}
+    source, library = Path(folder, "cg.c"), Path(folder, "libcg.so")
+    source.write_text(CALLGRIND_C)
+    subprocess.run(["cc", "-shared", "-fPIC", "-o", library, source], check=True)
+    out = Path(folder, "callgrind.out")
+    subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", "--collect-atstart=no",
+                    f"--callgrind-out-file={out}", sys.executable, __file__, "--counted", str(library), *urls],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    counts = {}
+    for number, url in enumerate(urls, start=1):  # one dump per URL: callgrind.out.1, .2, ...
+        totals = re.search(r"^(?:summary|totals): (\d+)", Path(f"{out}.{number}").read_text(), re.MULTILINE)
+        counts[url] = int(totals[1]) / COUNTED_ROUNDS / 1e6
+    return counts
+
+
+def counted(argv):
+    """Under callgrind: each URL asked 3 times, then COUNTED_ROUNDS times between start and stop."""
+    import ctypes
+
+    library, urls = ctypes.CDLL(argv[0]), argv[1:]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vidu_web.settings")
+    os.environ["VIDU_WEB_TESTING"] = "1"
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.ROOT_URLCONF = "bench.gallery_urls"
+    settings.ALLOWED_HOSTS = ["*"]
+    settings.DEBUG = False
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench0"))
+    for url in urls:
+        for _ in range(3):
+            assert client.get(url).status_code == 200, url
+        library.start()
+        for _ in range(COUNTED_ROUNDS):
+            client.get(url)
+        library.stop()
+    return 0
 
 
 def fill(count, name, prefix):

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests.studio_helpers import HTMX, csrf_post, make_task
 from vidu_web.studio import services
-from vidu_web.studio.models import GenerationTask, State
+from vidu_web.studio.models import Favorite, GenerationTask, State
 
 
 @pytest.fixture(autouse=True)
@@ -162,3 +162,15 @@ def test_folded_pages_load_more_without_repeats(alice_client, alice, team_a):
     assert "fold=1" in more
     rest = tile_ids(alice_client.get(more, **HTMX).content.decode())
     assert len(rest) == 6 and not set(rest) & set(first_page)
+
+
+def test_a_folded_family_of_favourites_shows_its_newest_favourite_marked(alice_client, alice, stacks):
+    """The favourites filter holds inside the fold's subqueries too: the stack is its newest
+    favourite, counting only favourites; every tile says whether it is one."""
+    Favorite.objects.create(user=alice, task=stacks["fox"])
+    Favorite.objects.create(user=alice, task=stacks["fox2"])
+    html = alice_client.get("/gallery/?fold=1&favorites=1").content.decode()
+    assert tile_ids(html) == [str(stacks["fox2"].uuid)] and 'data-versions="2"' in html
+    assert html.count('class="fav-mark"') == 1
+    html = alice_client.get("/gallery/?fold=1").content.decode()
+    assert 'data-versions="3"' in html and 'class="fav-mark"' not in html  # fox3, on top, is no favourite

@@ -273,3 +273,28 @@ def test_a_range_of_an_empty_file_is_unsatisfiable(alice_client, alice, team_a):
     creation.video.save("empty.mp4", ContentFile(b""), save=True)
     response = alice_client.get(creation.video.url, HTTP_RANGE="bytes=-5")
     assert response.status_code == 416 and response["Content-Range"] == "bytes */0"
+
+
+def test_the_filter_bar_lists_the_members_and_the_projects_one_may_see_and_keeps_the_choice(
+        alice_client, alice, bob, charlie, team_a):
+    from vidu_web.studio.library import Project
+
+    shared = Project.objects.create(team=team_a, creator=bob, name="Trailer & <cut>")
+    mine = Project.objects.create(team=team_a, creator=alice, name="Alice's notes", is_private=True)
+    Project.objects.create(team=team_a, creator=bob, name="Bob's secret", is_private=True)
+    Project.objects.create(team=charlie.teams.get(), creator=charlie, name="Elsewhere")
+    html = alice_client.get("/gallery/", {"creator": "bob", "project": str(shared.uuid), "mode": "img2video",
+                                          "model": "viduq2", "when": "week", "review": "approved"}).content.decode()
+    assert '<select id="f-creator" name="creator"><option value="">Everyone</option><option>alice</option>' \
+           '<option selected>bob</option></select>' in html
+    bar = html[html.index('id="f-project"'):html.index("</select>", html.index('id="f-project"'))]
+    assert bar.endswith(f'<option value="">All projects</option><option value="{mine.uuid}">Alice&#x27;s notes</option>'
+                        f'<option value="{shared.uuid}" selected>Trailer &amp; &lt;cut&gt;</option>')
+    move = html[html.index('id="sel-project"'):html.index("</select>", html.index('id="sel-project"'))]
+    assert move.endswith(f'<option value="{mine.uuid}">Alice&#x27;s notes</option>'
+                         f'<option value="{shared.uuid}">Trailer &amp; &lt;cut&gt;</option>')
+    for chosen in ('<option value="img2video" selected>', '<option value="viduq2" selected>',
+                   '<option value="week" selected>Past week</option>', '<option value="approved" selected>Approved'):
+        assert html.count(chosen) == 1, chosen
+    assert html.count(" selected>") == 6  # the six choices above, nothing else
+    assert "secret" not in html and "Elsewhere" not in html

@@ -27,10 +27,9 @@ import json
 import unicodedata
 
 from django.db import connection
-from django.db.models import Exists, Func, OuterRef, Q, TextField, Value
+from django.db.models import Exists, F, Func, Lookup, OuterRef, Q, TextField, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import StrIndex
-from django.db.models.lookups import Contains, GreaterThan
+from django.db.models.lookups import Contains
 
 # Letters NFKD leaves alone but unaccent folds; kept close to PostgreSQL's rules so that a search
 # finds the same videos on SQLite (make run) as on PostgreSQL.
@@ -210,10 +209,22 @@ def _contains(field: str, word: str):
     """``field`` holds ``word``, both folded. On PostgreSQL a LIKE the trigram index answers
     (its pattern is a constant once planned: vidu_fold is immutable, the escaping too); on
     SQLite INSTR (see ``_matching_sqlite`` for its index)."""
-    needle = Folded(Value(word, output_field=TextField()))
     if connection.vendor == "postgresql":
-        return Q(Contains(Folded(field), needle))
-    return Q(GreaterThan(StrIndex(Folded(field), needle), 0))
+        return Q(Contains(Folded(field), Folded(Value(word, output_field=TextField()))))
+    return Q(_Holds(F(field), word))
+
+
+class _Holds(Lookup):
+    """SQLite: ``INSTR(VIDU_FOLD(lhs), VIDU_FOLD(word)) > 0``, the word a parameter, as one
+    lookup: built of StrIndex, Folded, Value and GreaterThan, the same SQL cost 0.25 M
+    instructions more a two-word search (callgrind: 37.7 -> 37.5 M; the trivial page is 13.1 M)."""
+
+    lookup_name = "vidu_holds"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"INSTR(VIDU_FOLD({lhs}), VIDU_FOLD(%s)) > 0", [*params, self.rhs]
 
 
 def _phrase(word: str) -> str:

@@ -391,6 +391,12 @@ def _uuid_param(request, name):
         return ""
 
 
+# The filter bar's fixed choices, as (value, label) pairs (templatetags/tiles.py: options).
+GALLERY_MODES = tuple(catalog.ENDPOINTS.items())
+GALLERY_MODELS = tuple((spec.name, spec.label) for spec in catalog.MODELS.values())
+GALLERY_WHENS = (("", "Any time"), ("today", "Today"), ("week", "Past week"), ("month", "Past month"), ("year", "Past year"))
+
+
 @require_GET
 def gallery(request):
     filters = _gallery_filters(request)
@@ -410,14 +416,9 @@ def gallery(request):
         return render(request, "studio/gallery.html#items", context)
     if request.htmx:
         return render(request, "studio/gallery.html#results", context)
-    context.update(
-        members=request.team.members.order_by("username").values_list("username", flat=True),
-        modes=catalog.ENDPOINTS,
-        models=catalog.MODELS.values(),
-        whens=[("", "Any time"), ("today", "Today"), ("week", "Past week"), ("month", "Past month"), ("year", "Past year")],
-        projects=list(queries.visible_projects(request.user, request.team).values_list("uuid", "name")),
-        reviews=Review.choices,
-    )
+    members, projects = queries.filter_choices(request.user, request.team)
+    context.update(members=members, modes=GALLERY_MODES, models=GALLERY_MODELS, whens=GALLERY_WHENS,
+                   projects=projects, reviews=Review.choices)
     return render(request, "studio/gallery.html", context)
 
 

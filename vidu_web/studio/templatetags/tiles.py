@@ -130,3 +130,23 @@ def gallery_tiles(rows):
     """The tiles of ``rows`` (``queries.gallery``'s), as markup ready to print."""
     video_path, media_url = reverse("video", args=[PLACEHOLDER]), _media_urls()
     return mark_safe("".join(_tile(row, video_path, media_url) for row in rows))  # noqa: S308 (every text escaped in _tile)
+
+
+@register.simple_tag
+def options(choices, selected="", *, named=False):
+    """The ``<option>`` elements of a filter's ``<select>``: ``choices`` as (value, label) pairs,
+    the one whose value is ``selected`` (compared as text) marked so; ``named``: plain names,
+    each its own value (no ``value`` attribute), as the creator filter has them.
+
+    Printed in Python, like the tiles: the gallery's filter bar through template loops (a
+    ``{% for %}`` and an ``{% if %}`` an option) cost 1.1 M instructions a page more than with
+    this tag (callgrind: 38.0 -> 36.9 M for the first page; the trivial page is 13.1 M). Every
+    text is escaped."""
+    selected = str(selected)
+    if named:
+        return mark_safe("".join(  # noqa: S308 (escaped)
+            f"<option selected>{escape(name)}</option>" if name == selected else f"<option>{escape(name)}</option>"
+            for name in choices))
+    return mark_safe("".join(  # noqa: S308 (escaped)
+        f'<option value="{escape(str(value))}"{" selected" if str(value) == selected else ""}>{escape(label)}</option>'
+        for value, label in choices))
