@@ -175,3 +175,27 @@ def test_sigterm_to_the_group_stops_the_cluster_within_10_s_and_loses_nothing(cl
     assert_each_created_once(sandbox, tasks)
     assert not GenerationTask.objects.filter(pk__in=ids(tasks), err_code=OUTCOME_UNKNOWN).exists()
     assert set(GenerationTask.objects.filter(pk__in=ids(tasks)).values_list("state", flat=True)) == {State.SUCCEEDED}
+
+
+def test_a_worker_that_never_takes_its_stop_is_killed_after_the_grace():
+    """The stop's last resort (cluster.kill_stragglers): an idle worker (timer -1) is spared by
+    the first deadline, which kills only busy ones, and killed by the second."""
+    import multiprocessing
+
+    from vidu_web.studio.cluster import Sentinel
+
+    worker = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,), daemon=True)
+    worker.timer = multiprocessing.Value("f", -1)  # idle, as django-q2 marks a worker between jobs
+    worker.start()
+    sentinel = Sentinel.__new__(Sentinel)  # only its pool matters here
+    sentinel.pool = [worker]
+    try:
+        sentinel.kill_busy_workers()
+        worker.join(0.5)
+        assert worker.is_alive()  # an idle worker may hold the task queue's lock: not killed first
+        sentinel.kill_stragglers()
+        worker.join(5)
+        assert not worker.is_alive() and worker.exitcode == -9
+    finally:
+        if worker.is_alive():
+            worker.kill()
