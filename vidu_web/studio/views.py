@@ -526,26 +526,29 @@ def video_upscale(request, task_uuid):
 @require_GET
 def video_extend_estimate(request, task_uuid):
     """The Extend panel's estimate for the choices as they are now (htmx asks on each change)."""
-    task, membership = _source_for_version(request, task_uuid)
-    creation = task.output()
-    estimate = spend.Estimate(None)
-    if creation is not None:
-        estimate = services.extend_estimate(task, creation, *ExtendForm(request.GET).priced())
-    price = _priced(estimate, _limits(task.team, membership))
-    return render(request, "studio/video.html#extend_estimate", {"task": task, "extend_price": price})
+    def estimate(task, creation):
+        return services.extend_estimate(task, creation, *ExtendForm(request.GET).priced())
+
+    return _version_estimate(request, task_uuid, "extend", estimate)
 
 
 @require_GET
 def video_upscale_estimate(request, task_uuid):
     """The Upscale panel's estimate for the resolution chosen now (htmx asks on each change)."""
+    def estimate(task, creation):
+        resolution = UpscaleForm(task.upscale_choices(creation), request.GET).priced()
+        return services.upscale_estimate(task, creation, resolution) if resolution else spend.Estimate(None)
+
+    return _version_estimate(request, task_uuid, "upscale", estimate)
+
+
+def _version_estimate(request, task_uuid, kind, estimate):
+    """One panel's estimate fragment (``#<kind>_estimate``): unknown without a stored video."""
     task, membership = _source_for_version(request, task_uuid)
     creation = task.output()
-    resolution = UpscaleForm(task.upscale_choices(creation), request.GET).priced()
-    estimate = spend.Estimate(None)
-    if creation is not None and resolution:
-        estimate = services.upscale_estimate(task, creation, resolution)
-    price = _priced(estimate, _limits(task.team, membership))
-    return render(request, "studio/video.html#upscale_estimate", {"task": task, "upscale_price": price})
+    figure = estimate(task, creation) if creation is not None else spend.Estimate(None)
+    price = _priced(figure, _limits(task.team, membership))
+    return render(request, f"studio/video.html#{kind}_estimate", {"task": task, f"{kind}_price": price})
 
 
 def _downloads(task, creation):
