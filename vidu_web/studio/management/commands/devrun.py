@@ -41,6 +41,11 @@ class Command(BaseCommand):
             self._run()
         finally:
             self._stop_all()
+            # Stopped: later signals change nothing. Ignored rather than counted, because Python
+            # puts its own handlers back to the default while it exits, and a Ctrl-C landing
+            # then (the second of two, say) would end the process by the signal, not with 0.
+            for sig in SIGNALS:
+                signal.signal(sig, signal.SIG_IGN)
 
     def _on_signal(self, signum, frame):
         self.signals += 1
