@@ -82,7 +82,9 @@ def test_what_moves_with_time_is_redrawn_after_refresh_seconds(alice_client, run
 
 
 @pytest.mark.parametrize("token", ["", "junk", "1:2", "x:1:0123456789abcdef", "1:1:short", "1:99999999999999999999:0123456789abcdef",
-                                   "9999999999999999999:{now}:0123456789abcdef", "-1:{now}:0123456789abcdef"])
+                                   "9999999999999999999:{now}:0123456789abcdef", "-1:{now}:0123456789abcdef",
+                                   # digits to str.isdigit(), not to int(): a 500 once
+                                   "\u00b2:{now}:0123456789abcdef", "1:\u00b3{now}:0123456789abcdef"])
 def test_a_malformed_token_gets_the_full_answer(alice_client, running, token):
     status, html, _ = poll(alice_client, running, token.format(now=int(time.time())))
     assert status == 200 and html.count("data-task-id=") == 2

@@ -17,6 +17,7 @@ partial index, so its cost does not grow with the team's history.
 from __future__ import annotations
 
 import hashlib
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -235,13 +236,17 @@ class Seen:
     def parse(cls, value: str):
         """The token a page sent back, or None for anything else (a client can only forge a
         token for its own tasks, and then only gets no news for up to REFRESH_SECONDS)."""
-        team, _, rest = value.partition(":")
-        at, _, digest = rest.partition(":")
-        if not (team.isdigit() and at.isdigit() and len(digest) == 16 and len(team) < 20 and len(at) < 20):
+        # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+        match = TOKEN.fullmatch(value)
+        if match is None:
             return None
+        team, at, digest = match.groups()
         if int(team) > 2**63 - 1:  # no key is that large, and SQLite can't even bind it
             return None
         return cls(int(team), int(at), digest)
+
+
+TOKEN = re.compile(r"([0-9]{1,19}):([0-9]{1,19}):([0-9a-f]{16})")
 
 
 def digest(tasks) -> str:
