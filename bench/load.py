@@ -28,7 +28,7 @@ a tenth of a core at 150 polls a second; printed) is part of what is measured.
 
 Runs on a throwaway PostgreSQL database (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432),
 made and dropped here, a private redis-server (REDIS_URL, as the README's deployment has it: the
-cache and sessions; --no-redis leaves it out), and a temporary MEDIA_ROOT and STATIC_ROOT;
+the cache; --no-redis leaves it out), and a temporary MEDIA_ROOT and STATIC_ROOT;
 `make serve` on a free port.
 
     .venv/bin/python bench/load.py [--pages 100,300] [--seconds 60] [--videos 10000] [--only polling,downloads,gallery]
@@ -81,7 +81,7 @@ def main():
     parser.add_argument("--running-per-user", type=int, default=3)
     parser.add_argument("--download-mb", type=int, default=300)
     parser.add_argument("--only", default="polling,downloads,gallery")
-    parser.add_argument("--no-redis", action="store_true", help="no REDIS_URL: cache and sessions in the database")
+    parser.add_argument("--no-redis", action="store_true", help="no REDIS_URL: the cache in the database")
     parser.add_argument("--changes", type=float, default=0,
                         help="every this many seconds every running task's figure moves (0: never, the default)")
     args = parser.parse_args()
@@ -108,7 +108,7 @@ def main():
                           redis and redis["url"])
         print(machine())
         print(f"make serve: {web['workers']} processes x {web['threads']} threads (gthread), DEBUG off, PostgreSQL, "
-              f"{'Redis (cache and sessions)' if redis else 'no Redis (cache and sessions in PostgreSQL)'}; "
+              f"{'Redis (the cache)' if redis else 'no Redis (the cache in PostgreSQL)'}; "
               f"team: {args.videos:,} finished videos, {USERS} members x {args.running_per_user} running tasks")
         asyncio.run(run(args, port, data, web["process"].pid, redis and redis["process"].pid))
         print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -118,3 +118,26 @@ def test_production_settings_pass_check_deploy():
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+
+def test_with_redis_down_signed_in_pages_still_work(alice, settings):
+    """REDIS_URL moves the broker and the cache to Redis, not the sessions: Django's cached_db
+    sessions write to the cache unguarded, so with Redis down every signed-in page was a 500."""
+    import json
+
+    from django.test import Client
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDU_", "DJANGO_", "DATABASE_URL", "REDIS_URL"))}
+    env.update(DJANGO_SECRET_KEY="a-test-key-" + "x" * 40, REDIS_URL="redis://127.0.0.1:6379/1",
+               DJANGO_SETTINGS_MODULE="vidu_web.settings")
+    probe = subprocess.run([sys.executable, "-c", "import django, json; django.setup(); from django.conf import "
+                            "settings; print(json.dumps(settings.SESSION_ENGINE))"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    settings.SESSION_ENGINE = json.loads(probe.stdout)  # what a host with REDIS_URL runs
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # Redis down: nothing listens there
+    client = Client()
+    client.force_login(alice)
+    assert client.get("/gallery/").status_code == 200

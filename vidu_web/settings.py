@@ -435,10 +435,10 @@ VIDU_TIMEOUT = envint("VIDU_TIMEOUT", 30, 1, 600)
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "vidu_web_cache"}}
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
-    # Every request reads its session (an open page polls every 2 s): from Redis, with the database
-    # behind it (a session survives Redis being emptied). Without Redis the cache is a database
-    # table, so sessions are read from their own table as before.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions stay in the database (Django's default), not cached_db on Redis: Django 5.2's
+    # cached_db writes to the cache unguarded when it loads, checks or deletes a session, so with
+    # Redis down every signed-in page would be a 500; from the database they keep working. The
+    # progress poll's 204 path makes the session read cheap enough (README "Load").
 
 # --- security in production -----------------------------------------------------------------
 # Only a proxy we run may say the request came over HTTPS: without DJANGO_BEHIND_PROXY a
