@@ -20,7 +20,10 @@ def test_a_create_refused_by_the_budget_shows_its_reason(vidu_settings, sandbox,
     estimate = page.locator("#estimate")
     expect(estimate).to_have_attribute("data-estimate", "130")
     expect(estimate).to_contain_text("won't start")  # said before Generate
-    page.select_option("#id_resolution", "1080p")
+    page.fill("#id_prompt", "a fox in the snow, " * 100)  # the price doesn't depend on it: not sent
+    with page.expect_request(lambda r: "/create/estimate/" in r.url) as asked:
+        page.select_option("#id_resolution", "1080p")
+    assert "resolution=1080p" in asked.value.url and "prompt=" not in asked.value.url
     expect(estimate).to_have_attribute("data-estimate", "")
     expect(estimate).to_contain_text("unknown")
     page.select_option("#id_resolution", "720p")
