@@ -118,6 +118,8 @@ def test_every_page_passes_axe_and_fits(browser_pages, live_server, alice, bob, 
         ("projects", "/projects/"),
         ("project", f"/projects/{studio['project'].uuid}/"),
         ("team", "/team/"),
+        ("usage", "/team/usage/"),
+        ("audit log", "/team/audit/"),
         ("password change", "/accounts/password_change/"),
         ("404", f"/videos/{uuid.uuid4()}/"),
     ]:
