@@ -53,23 +53,7 @@ def typical_seconds(team, tasks, memo=False) -> dict[tuple, float]:
     process, and no query is made when all are known."""
     kinds = {kind_of(t) for t in tasks if t.state in ACTIVE_STATES}
     team_id = team.pk if hasattr(team, "pk") else team
-    if not memo:
-        return typical_for_kinds(team_id, kinds)
-    now = time.monotonic()
-    known, missing = {}, set()
-    for kind in kinds:
-        hit = _memo.get((team_id, *kind))
-        if hit and now - hit[0] < MEMO_SECONDS:
-            if hit[1] is not None:
-                known[kind] = hit[1]
-        else:
-            missing.add(kind)
-    if missing:
-        found = typical_for_kinds(team_id, missing)
-        for kind in missing:
-            _remember((team_id, *kind), now, found.get(kind))
-        known.update(found)
-    return known
+    return _remembered(team_id, kinds) if memo else typical_for_kinds(team_id, kinds)
 
 
 def typical_for_kinds(team_id, kinds) -> dict[tuple, float]:
@@ -106,20 +90,29 @@ _memo: dict[tuple, tuple[float, float | None]] = {}
 
 def typical_for(task) -> float | None:
     """The usual seconds from creation to finish for ``task``'s team and kind, or None."""
-    key = (task.team_id, *kind_of(task))
+    return _remembered(task.team_id, {kind_of(task)}).get(kind_of(task))
+
+
+def _remembered(team_id, kinds) -> dict[tuple, float]:
+    """``typical_for_kinds`` through the memo: one query for the kinds not read in the last
+    MEMO_SECONDS, none when all were (a kind with no history is remembered as such)."""
     now = time.monotonic()
-    hit = _memo.get(key)
-    if hit and now - hit[0] < MEMO_SECONDS:
-        return hit[1]
-    value = typical_for_kinds(task.team_id, {kind_of(task)}).get(kind_of(task))
-    _remember(key, now, value)
-    return value
-
-
-def _remember(key, now, value) -> None:
-    if len(_memo) > 10_000:
-        _memo.clear()
-    _memo[key] = (now, value)
+    known, missing = {}, set()
+    for kind in kinds:
+        hit = _memo.get((team_id, *kind))
+        if hit and now - hit[0] < MEMO_SECONDS:
+            if hit[1] is not None:
+                known[kind] = hit[1]
+        else:
+            missing.add(kind)
+    if missing:
+        found = typical_for_kinds(team_id, missing)
+        if len(_memo) > 10_000:
+            _memo.clear()
+        for kind in missing:
+            _memo[(team_id, *kind)] = (now, found.get(kind))
+        known.update(found)
+    return known
 
 
 def forget() -> None:

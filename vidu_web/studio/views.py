@@ -472,8 +472,9 @@ def _versions_context(request, task, creation, membership, extend_form, upscale_
     if not extend_problem:
         context["extend_price"] = _priced(services.extend_estimate(task, creation, *extend_form.priced()), limits)
         context["end_frames"] = list(queries.end_frames(request.user, task.team)[:END_FRAMES_SHOWN])
-    if not upscale_problem and upscale_form.priced():
-        context["upscale_price"] = _priced(services.upscale_estimate(task, creation, upscale_form.priced()), limits)
+    upscale_resolution = upscale_form.priced()
+    if not upscale_problem and upscale_resolution:
+        context["upscale_price"] = _priced(services.upscale_estimate(task, creation, upscale_resolution), limits)
     return context
 
 
