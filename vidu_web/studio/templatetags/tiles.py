@@ -13,10 +13,9 @@ import math
 from html import escape
 
 from django import template
-from django.core.files.storage import FileSystemStorage, default_storage
+from django.core.files.storage import FileSystemStorage, storages
 from django.urls import reverse
 from django.utils.encoding import filepath_to_uri
-from django.utils.functional import empty
 from django.utils.safestring import mark_safe
 
 from vidu_web.studio.library import Review
@@ -47,7 +46,7 @@ def _media_urls():
     """``default_storage.url`` for a page of tiles: on the filesystem without its ``urljoin``
     (two URL parses a call, 48 calls a page) and its proxy's lookups; a stored name (no "." or
     ".." segment, as storage makes them) joins the base by plain concatenation there."""
-    storage = default_storage._wrapped if default_storage._wrapped is not empty else default_storage
+    storage = storages["default"]  # the instance default_storage stands for
     if not isinstance(storage, FileSystemStorage):
         return storage.url
     base = storage.base_url
